@@ -1,0 +1,84 @@
+"""What every torch-backed estimator of the library shares.
+
+Device choice, seeding, the tokenizer parameter, CPU pickling: written once here and used
+by the classifier and the translator alike.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import os
+from collections.abc import Iterator
+
+import numpy as np
+import torch
+from sklearn.utils import check_random_state
+from tokenizers import Tokenizer
+
+from bilstm_attn.text import TOKENIZER_KINDS, build_tokenizer, load_tokenizer
+
+__all__ = ["TorchEstimatorMixin", "resolve_device", "seeded"]
+
+
+def resolve_device(device: str, owner: str) -> torch.device:
+    """Turn the ``device`` parameter ("auto", "cpu" or "cuda") into a torch device."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device == "cuda" and not torch.cuda.is_available():
+        raise ValueError(
+            f"The 'device' parameter of {owner} is 'cuda', but no CUDA device is available "
+            f"to PyTorch here. Use device='cpu' or device='auto'."
+        )
+    return torch.device(device)
+
+
+@contextlib.contextmanager
+def seeded(seed: int, device: torch.device) -> Iterator[None]:
+    """Seed torch for the duration of a block, leaving the caller's global RNG untouched."""
+    devices = [device.index or 0] if device.type == "cuda" else []
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(seed)
+        yield
+
+
+def draw_seed(random_state: object) -> int:
+    """One integer seed from a ``random_state`` parameter (None, int or RandomState)."""
+    return int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
+
+
+class TorchEstimatorMixin:
+    """Shared steps of the fit lifecycle and pickling for torch-backed estimators."""
+
+    def _fit_tokenizer(self, texts: list[str]) -> Tokenizer:
+        """The tokenizer for ``fit``: trained on ``texts``, or a copy of the one given."""
+        spec = self.tokenizer
+        if isinstance(spec, str) and spec in TOKENIZER_KINDS:
+            return build_tokenizer(
+                spec, texts, vocab_size=self.vocab_size,
+                min_frequency=self.min_frequency, lowercase=self.lowercase,
+            )
+        if isinstance(spec, Tokenizer):
+            return load_tokenizer(spec)
+        if not os.path.isfile(spec):
+            kinds = ", ".join(repr(kind) for kind in TOKENIZER_KINDS)
+            raise ValueError(
+                f"The 'tokenizer' parameter of {type(self).__name__} must be one of {kinds}, "
+                f"a tokenizers.Tokenizer, or the path of a tokenizer.json file. "
+                f"Got {spec!r} instead (no such file)."
+            )
+        try:
+            return load_tokenizer(spec)
+        except Exception as error:
+            raise ValueError(
+                f"The 'tokenizer' parameter of {type(self).__name__} names the file {spec!r}, "
+                f"which is not a tokenizer.json that tokenizers can read: {error}"
+            ) from error
+
+    def __getstate__(self) -> dict:
+        state = super().__getstate__()  # type: ignore[misc]
+        module = state.get("module_")
+        if module is not None and any(p.device.type != "cpu" for p in module.parameters()):
+            state["module_"] = copy.deepcopy(module).cpu()
+            state["device_"] = torch.device("cpu")
+        return state

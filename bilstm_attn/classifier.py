@@ -1,0 +1,491 @@
+"""BiLSTMAttentionClassifier: the scikit-learn estimator over raw texts."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.model_selection import train_test_split
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
+from tokenizers import Tokenizer
+from torch import nn
+
+from bilstm_attn._base import TorchEstimatorMixin, draw_seed, resolve_device, seeded
+from bilstm_attn._validation import check_labels, check_sample_weight, check_texts, sorted_classes
+from bilstm_attn.nn import (
+    AdditiveScorer,
+    Attention,
+    AttentionPooling,
+    ClassifierNet,
+    ClassifierOutput,
+    DotScorer,
+    GeneralScorer,
+    RNNEncoder,
+    ScaledDotScorer,
+    Scorer,
+    make_embedding,
+)
+from bilstm_attn.text import (
+    bucket_batches,
+    encode,
+    pad_batch,
+    pad_id,
+    read_word_vectors,
+    vocab_size,
+)
+from bilstm_attn.training import run_epochs
+
+__all__ = ["BiLSTMAttentionClassifier", "make_scorer"]
+
+_RNNS: dict[str, type[nn.RNNBase]] = {"lstm": nn.LSTM, "gru": nn.GRU}
+
+
+def make_scorer(name: str, query_size: int, key_size: int) -> Scorer:
+    """The score function named by an estimator's validated ``attention`` parameter."""
+    if name == "dot":
+        return DotScorer()
+    if name == "scaled_dot":
+        return ScaledDotScorer()
+    if name == "general":
+        return GeneralScorer(query_size, key_size)
+    return AdditiveScorer(query_size, key_size, hidden_size=key_size)
+
+
+class BiLSTMAttentionClassifier(TorchEstimatorMixin, ClassifierMixin, BaseEstimator):
+    """Text classifier: a bidirectional LSTM encoder with attention pooling.
+
+    Raw texts go in; the estimator trains its own tokenizer on them, encodes them with a
+    bidirectional LSTM (or GRU), pools the states with learned attention queries
+    (Yang et al., 2016; Lin et al., 2017) and classifies the pooled vector. The pooling
+    weights say which words a prediction rested on (they are not by themselves a
+    faithful attribution; compare them with gradient-based ones).
+
+    Parameters
+    ----------
+    tokenizer : {"word", "bpe", "wordpiece", "unigram"}, tokenizers.Tokenizer or path, \
+default="word"
+        How texts are cut into pieces. A kind is trained on the texts given to ``fit``;
+        a ready ``tokenizers.Tokenizer`` or the path of a ``tokenizer.json`` is copied
+        (never changed) and used as it is.
+    vocab_size : int, default=30000
+        Largest vocabulary of a trained tokenizer.
+    min_frequency : int, default=2
+        Pieces seen fewer times in training are left out of a trained vocabulary.
+    lowercase : bool, default=True
+        Lowercase texts (after NFKC normalisation) in a trained tokenizer.
+    max_length : int or None, default=400
+        Longest sequence of pieces; longer texts are cut to their first ``max_length``
+        pieces (the model does not see the rest). None keeps every piece.
+    embedding_dim : int, default=128
+        Size of the token embeddings.
+    hidden_size : int, default=128
+        State size of each LSTM direction (the pooled vector has 2 * hidden_size).
+    num_layers : int, default=1
+        Stacked bidirectional layers.
+    rnn : {"lstm", "gru"}, default="lstm"
+        Recurrent cell.
+    attention : {"additive", "dot", "general", "scaled_dot"}, default="additive"
+        Score function of the pooling attention.
+    attention_heads : int, default=1
+        Learned pooling queries; their contexts are concatenated.
+    dropout : float, default=0.3
+        Dropout on embeddings, between layers and on the pooled vector.
+    pretrained_embeddings : str or path, default=None
+        A word2vec or GloVe text file to initialise the embeddings from; its vector size
+        must equal ``embedding_dim``.
+    freeze_embeddings : bool, default=False
+        Keep pretrained embeddings fixed.
+    learning_rate : float, default=1e-3
+        AdamW learning rate.
+    weight_decay : float, default=0.0
+        AdamW decoupled weight decay.
+    batch_size : int, default=64
+        Texts per training batch (batches group texts of similar length).
+    max_epochs : int, default=10
+        Most passes over the training data.
+    grad_clip : float or None, default=5.0
+        Largest gradient norm; None turns clipping off.
+    class_weight : dict, "balanced" or None, default=None
+        Weights per class, multiplied into ``sample_weight``.
+    validation_fraction : float or None, default=0.1
+        Share of the training texts held out (stratified) to pick the best epoch and
+        stop early. None trains on everything for ``max_epochs`` epochs, or until the
+        training loss stops improving for ``n_iter_no_change`` epochs.
+    n_iter_no_change : int or None, default=2
+        Stop after this many epochs without improvement; None never stops early.
+    warm_start : bool, default=False
+        Continue training the fitted model (same tokenizer and classes) instead of
+        starting anew. The optimizer starts fresh.
+    random_state : int, RandomState instance or None, default=None
+        Seeds initialisation, shuffling, dropout and the validation split; the same
+        value on the same machine gives the same model.
+    device : {"auto", "cpu", "cuda"}, default="auto"
+        Where to train and predict; "auto" picks CUDA when available.
+    verbose : int, default=0
+        0 is silent; 1 shows a progress bar and a line per epoch.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        The labels, sorted.
+    tokenizer_ : tokenizers.Tokenizer
+        The tokenizer in use.
+    module_ : ClassifierNet
+        The trained network, in eval mode.
+    history_ : list of dict
+        Per epoch: ``epoch``, ``train_loss``, ``valid_loss``, ``valid_accuracy`` (with a
+        validation split) and ``seconds``.
+    device_ : torch.device
+        Where the network lives.
+    best_epoch_ : int or None
+        Epoch whose weights were kept (with a validation split).
+    embedding_coverage_ : float or None
+        Share of the vocabulary found in ``pretrained_embeddings``.
+
+    Notes
+    -----
+    An empty text, or one that is only whitespace, has no pieces; it is classified from
+    the model's bias alone. Texts are never altered, but normalisation (NFKC, lowercase)
+    applies to what the model sees.
+
+    Examples
+    --------
+    >>> from bilstm_attn import BiLSTMAttentionClassifier
+    >>> X = ["a wonderful film", "an awful film", "wonderful acting", "awful acting"] * 5
+    >>> y = ["pos", "neg", "pos", "neg"] * 5
+    >>> clf = BiLSTMAttentionClassifier(hidden_size=8, embedding_dim=8, max_epochs=30,
+    ...                                 min_frequency=1, learning_rate=0.02,
+    ...                                 validation_fraction=None, random_state=0)
+    >>> clf.fit(X, y).predict(["wonderful", "awful"]).tolist()
+    ['pos', 'neg']
+    """
+
+    _parameter_constraints: dict = {
+        "tokenizer": [str, os.PathLike, Tokenizer],
+        "vocab_size": [Interval(Integral, 3, None, closed="left")],
+        "min_frequency": [Interval(Integral, 1, None, closed="left")],
+        "lowercase": ["boolean"],
+        "max_length": [Interval(Integral, 1, None, closed="left"), None],
+        "embedding_dim": [Interval(Integral, 1, None, closed="left")],
+        "hidden_size": [Interval(Integral, 1, None, closed="left")],
+        "num_layers": [Interval(Integral, 1, None, closed="left")],
+        "rnn": [StrOptions(set(_RNNS))],
+        "attention": [StrOptions({"additive", "dot", "general", "scaled_dot"})],
+        "attention_heads": [Interval(Integral, 1, None, closed="left")],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
+        "pretrained_embeddings": [str, os.PathLike, None],
+        "freeze_embeddings": ["boolean"],
+        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "weight_decay": [Interval(Real, 0, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "max_epochs": [Interval(Integral, 1, None, closed="left")],
+        "grad_clip": [Interval(Real, 0, None, closed="neither"), None],
+        "class_weight": [dict, StrOptions({"balanced"}), None],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither"), None],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left"), None],
+        "warm_start": ["boolean"],
+        "random_state": ["random_state"],
+        "device": [StrOptions({"auto", "cpu", "cuda"})],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        *,
+        tokenizer="word",
+        vocab_size=30000,
+        min_frequency=2,
+        lowercase=True,
+        max_length=400,
+        embedding_dim=128,
+        hidden_size=128,
+        num_layers=1,
+        rnn="lstm",
+        attention="additive",
+        attention_heads=1,
+        dropout=0.3,
+        pretrained_embeddings=None,
+        freeze_embeddings=False,
+        learning_rate=1e-3,
+        weight_decay=0.0,
+        batch_size=64,
+        max_epochs=10,
+        grad_clip=5.0,
+        class_weight=None,
+        validation_fraction=0.1,
+        n_iter_no_change=2,
+        warm_start=False,
+        random_state=None,
+        device="auto",
+        verbose=0,
+    ):
+        self.tokenizer = tokenizer
+        self.vocab_size = vocab_size
+        self.min_frequency = min_frequency
+        self.lowercase = lowercase
+        self.max_length = max_length
+        self.embedding_dim = embedding_dim
+        self.hidden_size = hidden_size
+        self.num_layers = num_layers
+        self.rnn = rnn
+        self.attention = attention
+        self.attention_heads = attention_heads
+        self.dropout = dropout
+        self.pretrained_embeddings = pretrained_embeddings
+        self.freeze_embeddings = freeze_embeddings
+        self.learning_rate = learning_rate
+        self.weight_decay = weight_decay
+        self.batch_size = batch_size
+        self.max_epochs = max_epochs
+        self.grad_clip = grad_clip
+        self.class_weight = class_weight
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.warm_start = warm_start
+        self.random_state = random_state
+        self.device = device
+        self.verbose = verbose
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.string = True
+        tags.input_tags.two_d_array = False
+        return tags
+
+    # ----------------------------------------------------------------- fit lifecycle
+    def fit(self, X, y, sample_weight=None):
+        """Train on raw texts.
+
+        Parameters
+        ----------
+        X : list, tuple, ndarray or pandas Series of str, or one-column DataFrame
+            The texts.
+        y : array-like of shape (n_samples,)
+            Labels of any hashable type; at least two classes.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weight of each text in the training loss.
+
+        Returns
+        -------
+        self : BiLSTMAttentionClassifier
+        """
+        self._validate_params()
+        texts = check_texts(X, "X")
+        labels = check_labels(y, len(texts), "y")
+        weights = check_sample_weight(sample_weight, len(texts))
+        reuse = self.warm_start and hasattr(self, "module_")
+        classes = self.classes_ if reuse else sorted_classes(labels)
+        if len(classes) < 2:
+            raise ValueError(
+                f"y has a single class ({classes[0]!r}); a classifier needs labels of at "
+                f"least 2 classes."
+            )
+        targets = self._class_index(labels, classes)
+        weights = weights * self._class_weights(classes, targets)[targets]
+        self.device_ = resolve_device(self.device, type(self).__name__)
+        seed = draw_seed(self.random_state)
+        with seeded(seed, self.device_):
+            if not reuse:
+                self.classes_ = classes
+                self.tokenizer_ = self._fit_tokenizer(texts)
+                self.embedding_coverage_ = None
+                self.module_ = self.initialize_module(np.random.default_rng(seed))
+                self.history_ = []
+            self.module_.to(self.device_)
+            sequences = encode(self.tokenizer_, texts, self.max_length)
+            self._train(sequences, targets, weights, seed)
+        return self
+
+    def initialize_module(self, rng: np.random.Generator) -> ClassifierNet:
+        """Build the network for the fitted tokenizer and classes."""
+        n_vocab, pad = vocab_size(self.tokenizer_), pad_id(self.tokenizer_)
+        pretrained = None
+        if self.pretrained_embeddings is not None:
+            pretrained = torch.from_numpy(self._read_pretrained(rng))
+        embedding = make_embedding(n_vocab, self.embedding_dim, pad, pretrained,
+                                   freeze=self.freeze_embeddings)
+        encoder = RNNEncoder(embedding, self.hidden_size, self.num_layers,
+                             rnn_cls=_RNNS[self.rnn], dropout=self.dropout)
+        size = encoder.output_size  # 2H
+        attention = Attention(make_scorer(self.attention, size, size))
+        pooling = AttentionPooling(attention, query_size=size, heads=self.attention_heads)
+        head = nn.Linear(self.attention_heads * size, len(self.classes_))
+        return ClassifierNet(encoder, pooling, head, dropout=self.dropout)
+
+    def initialize_optimizer(self) -> torch.optim.Optimizer:
+        """AdamW over the trainable parameters."""
+        params = [p for p in self.module_.parameters() if p.requires_grad]
+        return torch.optim.AdamW(params, lr=self.learning_rate, weight_decay=self.weight_decay)
+
+    def _read_pretrained(self, rng: np.random.Generator) -> np.ndarray:
+        path = self.pretrained_embeddings
+        if not os.path.isfile(path):
+            raise FileNotFoundError(
+                f"The 'pretrained_embeddings' parameter of {type(self).__name__} names "
+                f"{os.fspath(path)!r}, which is not a file."
+            )
+        matrix, found = read_word_vectors(path, self.tokenizer_, rng)
+        if matrix.shape[1] != self.embedding_dim:
+            raise ValueError(
+                f"The vectors in pretrained_embeddings have {matrix.shape[1]} dimensions but "
+                f"embedding_dim is {self.embedding_dim}; set embedding_dim={matrix.shape[1]}."
+            )
+        self.embedding_coverage_ = found / matrix.shape[0]
+        return matrix
+
+    def _class_index(self, labels: np.ndarray, classes: np.ndarray) -> np.ndarray:
+        index = {label: position for position, label in enumerate(classes.tolist())}
+        unknown = [label for label in dict.fromkeys(labels.tolist()) if label not in index]
+        if unknown:
+            raise ValueError(
+                f"y has labels {unknown[:5]!r} that the fitted model does not know "
+                f"(classes_ = {classes.tolist()!r}). warm_start continues training on the "
+                f"same classes; set warm_start=False to start anew."
+            )
+        return np.fromiter((index[label] for label in labels.tolist()), np.int64, len(labels))
+
+    def _class_weights(self, classes: np.ndarray, targets: np.ndarray) -> np.ndarray:
+        if self.class_weight is None:
+            return np.ones(len(classes))
+        if self.class_weight == "balanced":
+            counts = np.bincount(targets, minlength=len(classes)).astype(np.float64)
+            return np.where(counts > 0, len(targets) / (len(classes) * np.maximum(counts, 1)), 1.0)
+        known = classes.tolist()
+        unknown = [key for key in self.class_weight if key not in known]
+        if unknown:
+            raise ValueError(
+                f"class_weight has keys {unknown!r} that are not classes in y "
+                f"(classes: {known!r})."
+            )
+        return np.array([float(self.class_weight.get(label, 1.0)) for label in known])
+
+    def _split(self, targets: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray | None]:
+        """Training and validation indices (stratified when every class allows it)."""
+        everything = np.arange(len(targets))
+        if self.validation_fraction is None:
+            return everything, None
+        n_valid = int(np.ceil(len(targets) * self.validation_fraction))
+        if n_valid >= len(targets):
+            raise ValueError(
+                f"validation_fraction={self.validation_fraction} leaves no text to train on "
+                f"with {len(targets)} texts; lower it or set it to None."
+            )
+        try:
+            return tuple(train_test_split(everything, test_size=n_valid, stratify=targets,
+                                          random_state=seed))
+        except ValueError:  # a class too small to stratify
+            return tuple(train_test_split(everything, test_size=n_valid, random_state=seed))
+
+    def _train(self, sequences, targets, weights, seed) -> None:
+        device, pad = self.device_, pad_id(self.tokenizer_)
+        train_idx, valid_idx = self._split(targets, seed)
+        lengths = np.fromiter(map(len, sequences), np.int64, len(sequences))
+        y_all = torch.from_numpy(targets).to(device)
+        w_all = torch.from_numpy(weights / weights[train_idx].mean()).float().to(device)
+        rng = np.random.default_rng(seed)
+
+        def forward(batch: np.ndarray) -> ClassifierOutput:
+            ids, lens = pad_batch([sequences[i] for i in batch], pad)  # (B, S), (B,)
+            return self.module_(ids.to(device), lens.to(device))
+
+        def epoch_batches(epoch: int) -> list[np.ndarray]:
+            return [train_idx[b] for b in bucket_batches(lengths[train_idx], self.batch_size, rng)]
+
+        def batch_loss(batch: np.ndarray) -> torch.Tensor:
+            losses = F.cross_entropy(forward(batch).logits, y_all[batch], reduction="none")
+            return (losses * w_all[batch]).mean()
+
+        def validate() -> dict[str, float]:
+            loss, correct = 0.0, 0
+            for b in bucket_batches(lengths[valid_idx], self.batch_size * 4):
+                batch = valid_idx[b]
+                logits = forward(batch).logits
+                loss += F.cross_entropy(logits, y_all[batch], reduction="sum").item()
+                correct += (logits.argmax(-1) == y_all[batch]).sum().item()
+            return {"valid_loss": loss / len(valid_idx), "valid_accuracy": correct / len(valid_idx)}
+
+        outcome = run_epochs(
+            self.module_, self.initialize_optimizer(),
+            epoch_batches=epoch_batches, batch_loss=batch_loss,
+            validate=validate if valid_idx is not None else None,
+            max_epochs=self.max_epochs, history=self.history_, grad_clip=self.grad_clip,
+            n_iter_no_change=self.n_iter_no_change, verbose=self.verbose,
+        )
+        self.best_epoch_ = outcome.best_epoch
+
+    # -------------------------------------------------------------------- inference
+    def _each_batch(self, X, consume: Callable[[np.ndarray, ClassifierOutput, torch.Tensor], None]) -> int:
+        """Run the network over X in length-sorted batches; return the number of texts.
+
+        ``consume(indices, output, lengths)`` receives each batch's output.
+        """
+        check_is_fitted(self)
+        texts = check_texts(X, "X")
+        sequences = encode(self.tokenizer_, texts, self.max_length)
+        lengths = np.fromiter(map(len, sequences), np.int64, len(sequences))
+        pad = pad_id(self.tokenizer_)
+        with torch.inference_mode():
+            for batch in bucket_batches(lengths, self.batch_size * 4):
+                ids, lens = pad_batch([sequences[i] for i in batch], pad)  # (B, S), (B,)
+                consume(batch, self.module_(ids.to(self.device_), lens.to(self.device_)), lens)
+        return len(texts)
+
+    def _collect(self, X, pick: Callable[[ClassifierOutput], torch.Tensor]) -> np.ndarray:
+        rows: list[tuple[np.ndarray, np.ndarray]] = []
+        n = self._each_batch(X, lambda batch, out, _: rows.append((batch, pick(out).cpu().numpy())))
+        result = np.empty((n, rows[0][1].shape[1]), dtype=np.float64)
+        for batch, values in rows:
+            result[batch] = values
+        return result
+
+    def predict_proba(self, X):
+        """Class probabilities.
+
+        Parameters
+        ----------
+        X : list, tuple, ndarray or pandas Series of str, or one-column DataFrame
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes)
+            Rows sum to 1; columns follow ``classes_``.
+        """
+        proba = self._collect(X, lambda out: out.logits.double().softmax(-1))
+        return proba / proba.sum(axis=1, keepdims=True)
+
+    def predict(self, X):
+        """Predicted labels, of the same type as the labels given to ``fit``."""
+        return self.classes_[self.predict_proba(X).argmax(axis=1)]
+
+    def transform(self, X):
+        """The attention-pooled document vectors.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, attention_heads * 2 * hidden_size)
+        """
+        return self._collect(X, lambda out: out.pooled)
+
+    def attention_weights(self, X) -> list[np.ndarray]:
+        """The pooling attention over each text's pieces.
+
+        Returns
+        -------
+        list of ndarray of shape (attention_heads, n_pieces)
+            One per text; each head's row sums to 1 (all zeros for a text without pieces).
+        """
+        found: dict[int, np.ndarray] = {}
+
+        def keep(batch: np.ndarray, out: ClassifierOutput, lengths: torch.Tensor) -> None:
+            weights = out.weights.cpu().numpy()  # (B, heads, S)
+            for row, index in enumerate(batch):
+                found[int(index)] = weights[row, :, : lengths[row]]
+
+        n = self._each_batch(X, keep)
+        return [found[i] for i in range(n)]

@@ -1,0 +1,293 @@
+"""The attention core: the only attention code in bilstm_attn.
+
+Score functions, the masked softmax and the weighted sum live here and nowhere else.
+The classifier's pooling (:class:`AttentionPooling`) and the translator's decoder both
+call :class:`Attention`, so a score function added once serves both.
+
+Notation (shapes in comments): B batch, Q queries, S keys (source length),
+Dq / Dk / Dv query, key and value sizes, A the additive scorer's hidden size.
+Masks are bool with True = real token.
+
+References
+----------
+Bahdanau, Cho & Bengio (2015). Neural machine translation by jointly learning to align
+    and translate. ICLR. (additive score, eq. 6)
+Luong, Pham & Manning (2015). Effective approaches to attention-based neural machine
+    translation. EMNLP. (dot and general scores, eq. 8)
+Vaswani et al. (2017). Attention is all you need. NeurIPS. (scaled dot product, eq. 1)
+Lin et al. (2017). A structured self-attentive sentence embedding. ICLR. (several
+    learned queries pooled and concatenated)
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import torch
+from torch import Tensor, nn
+
+__all__ = [
+    "AdditiveScorer",
+    "Attention",
+    "AttentionOutput",
+    "AttentionPooling",
+    "DotScorer",
+    "GeneralScorer",
+    "ScaledDotScorer",
+    "Scorer",
+    "masked_softmax",
+]
+
+
+class AttentionOutput(NamedTuple):
+    """What attention returns.
+
+    Attributes
+    ----------
+    context : Tensor of shape (B, Q, Dv)
+        Weighted sum of the values, one row per query.
+    weights : Tensor of shape (B, Q, S)
+        Attention distribution over the keys: exactly 0 on masked keys, summing to 1
+        over the real ones; a query with no real key gets a row of zeros.
+    """
+
+    context: Tensor
+    weights: Tensor
+
+
+def masked_softmax(scores: Tensor, mask: Tensor | None) -> Tensor:
+    """Softmax over the last axis that gives exactly 0 to masked positions.
+
+    Parameters
+    ----------
+    scores : Tensor of shape (B, Q, S)
+    mask : bool Tensor of shape (B, S) or None
+        True marks a real key. A row whose keys are all masked gets zeros, never NaN.
+
+    Returns
+    -------
+    weights : Tensor of shape (B, Q, S)
+    """
+    if mask is None:
+        return torch.softmax(scores, dim=-1)
+    keep = mask[:, None, :]  # (B, 1, S)
+    # A finite fill keeps fully masked rows finite; the final masked_fill makes the
+    # masked weights exactly 0 (and a fully masked row all zeros).
+    filled = scores.masked_fill(~keep, torch.finfo(scores.dtype).min)
+    weights = torch.softmax(filled, dim=-1)
+    return weights.masked_fill(~keep, 0.0)
+
+
+class Scorer(nn.Module):
+    """Base class of the score functions ``score(q, k)``.
+
+    A scorer splits its work in two so that the key-side projection can be computed once
+    per batch and reused for every query (every decoder step): :meth:`project_keys` and
+    :meth:`forward`. It keeps no per-batch state.
+    """
+
+    def project_keys(self, keys: Tensor) -> Tensor:
+        """Key-side part of the score, computed once per batch.
+
+        Parameters
+        ----------
+        keys : Tensor of shape (B, S, Dk)
+
+        Returns
+        -------
+        projected_keys : Tensor of shape (B, S, *)
+        """
+        return keys
+
+    def forward(self, query: Tensor, projected_keys: Tensor) -> Tensor:
+        """Scores of every query against every key.
+
+        Parameters
+        ----------
+        query : Tensor of shape (B, Q, Dq)
+        projected_keys : Tensor of shape (B, S, *)
+            The output of :meth:`project_keys`.
+
+        Returns
+        -------
+        scores : Tensor of shape (B, Q, S)
+        """
+        raise NotImplementedError
+
+
+class DotScorer(Scorer):
+    """Luong et al. (2015), eq. 8, *dot*: ``score(q, k) = q^T k`` (needs Dq == Dk)."""
+
+    def forward(self, query: Tensor, projected_keys: Tensor) -> Tensor:
+        return torch.bmm(query, projected_keys.transpose(1, 2))  # (B, Q, S)
+
+
+class ScaledDotScorer(Scorer):
+    """Vaswani et al. (2017), eq. 1: ``score(q, k) = q^T k / sqrt(Dk)``."""
+
+    def forward(self, query: Tensor, projected_keys: Tensor) -> Tensor:
+        scale = 1.0 / math.sqrt(projected_keys.size(-1))
+        return torch.bmm(query, projected_keys.transpose(1, 2)) * scale  # (B, Q, S)
+
+
+class GeneralScorer(Scorer):
+    """Luong et al. (2015), eq. 8, *general*: ``score(q, k) = q^T W k``.
+
+    Parameters
+    ----------
+    query_size : int
+        Dq.
+    key_size : int
+        Dk.
+    """
+
+    def __init__(self, query_size: int, key_size: int) -> None:
+        super().__init__()
+        self.key_proj = nn.Linear(key_size, query_size, bias=False)
+
+    def project_keys(self, keys: Tensor) -> Tensor:
+        return self.key_proj(keys)  # (B, S, Dq)
+
+    def forward(self, query: Tensor, projected_keys: Tensor) -> Tensor:
+        return torch.bmm(query, projected_keys.transpose(1, 2))  # (B, Q, S)
+
+
+class AdditiveScorer(Scorer):
+    """Bahdanau et al. (2015), eq. 6: ``score(q, k) = v^T tanh(W1 k + W2 q)``.
+
+    Parameters
+    ----------
+    query_size : int
+        Dq.
+    key_size : int
+        Dk.
+    hidden_size : int
+        A, the size of the tanh layer.
+    """
+
+    def __init__(self, query_size: int, key_size: int, hidden_size: int) -> None:
+        super().__init__()
+        self.key_proj = nn.Linear(key_size, hidden_size, bias=False)  # W1
+        self.query_proj = nn.Linear(query_size, hidden_size, bias=True)  # W2 (+ bias)
+        self.energy = nn.Linear(hidden_size, 1, bias=False)  # v
+
+    def project_keys(self, keys: Tensor) -> Tensor:
+        return self.key_proj(keys)  # (B, S, A)
+
+    def forward(self, query: Tensor, projected_keys: Tensor) -> Tensor:
+        q = self.query_proj(query)  # (B, Q, A)
+        hidden = torch.tanh(q[:, :, None, :] + projected_keys[:, None, :, :])  # (B, Q, S, A)
+        return self.energy(hidden).squeeze(-1)  # (B, Q, S)
+
+
+class Attention(nn.Module):
+    """Score, masked softmax, weighted sum: ``context = sum_s softmax(score(q, k_s)) v_s``.
+
+    Stateless: the scorer is injected, and the projected keys, when reused across calls
+    (decoder steps), are computed by the caller with :meth:`project_keys` and passed in.
+
+    Parameters
+    ----------
+    scorer : Scorer
+        One of :class:`DotScorer`, :class:`ScaledDotScorer`, :class:`GeneralScorer`,
+        :class:`AdditiveScorer`, or your own subclass of :class:`Scorer`.
+
+    Examples
+    --------
+    >>> import torch
+    >>> attn = Attention(DotScorer())
+    >>> q, k = torch.randn(2, 1, 4), torch.randn(2, 3, 4)
+    >>> mask = torch.tensor([[True, True, False], [True, True, True]])
+    >>> out = attn(q, k, mask=mask)
+    >>> out.context.shape, out.weights.shape
+    (torch.Size([2, 1, 4]), torch.Size([2, 1, 3]))
+    >>> float(out.weights[0, 0, 2])
+    0.0
+    """
+
+    def __init__(self, scorer: Scorer) -> None:
+        super().__init__()
+        self.scorer = scorer
+
+    def project_keys(self, keys: Tensor) -> Tensor:
+        """Precompute the key-side projection once per batch; see :meth:`Scorer.project_keys`."""
+        return self.scorer.project_keys(keys)
+
+    def forward(
+        self,
+        query: Tensor,
+        keys: Tensor,
+        values: Tensor | None = None,
+        mask: Tensor | None = None,
+        projected_keys: Tensor | None = None,
+    ) -> AttentionOutput:
+        """Attend from each query over the keys.
+
+        Parameters
+        ----------
+        query : Tensor of shape (B, Q, Dq)
+        keys : Tensor of shape (B, S, Dk)
+        values : Tensor of shape (B, S, Dv), default=None
+            Defaults to ``keys``.
+        mask : bool Tensor of shape (B, S), default=None
+            True for real keys. None means every key is real.
+        projected_keys : Tensor, default=None
+            ``self.project_keys(keys)``, when the caller has it already.
+
+        Returns
+        -------
+        AttentionOutput
+            ``context`` (B, Q, Dv) and ``weights`` (B, Q, S).
+        """
+        if values is None:
+            values = keys
+        if projected_keys is None:
+            projected_keys = self.scorer.project_keys(keys)
+        scores = self.scorer(query, projected_keys)  # (B, Q, S)
+        weights = masked_softmax(scores, mask)  # (B, Q, S)
+        context = torch.bmm(weights, values)  # (B, Q, Dv)
+        return AttentionOutput(context, weights)
+
+
+class AttentionPooling(nn.Module):
+    """Pool a sequence into one vector with learned queries (Lin et al., 2017).
+
+    Each of the ``heads`` learned query vectors attends over the states; the contexts are
+    concatenated: ``pooled = [c_1; ...; c_heads]``, ``c_h = sum_s a_{h,s} v_s``.
+
+    Parameters
+    ----------
+    attention : Attention
+        The attention that scores the learned queries against the states.
+    query_size : int
+        Dq, the size of each learned query.
+    heads : int, default=1
+        Number of learned queries.
+    """
+
+    def __init__(self, attention: Attention, query_size: int, heads: int = 1) -> None:
+        super().__init__()
+        self.attention = attention
+        self.heads = heads
+        self.query = nn.Parameter(torch.empty(heads, query_size))
+        nn.init.normal_(self.query, std=query_size**-0.5)
+
+    def forward(self, states: Tensor, mask: Tensor | None = None) -> AttentionOutput:
+        """Pool the states.
+
+        Parameters
+        ----------
+        states : Tensor of shape (B, S, Dv)
+        mask : bool Tensor of shape (B, S), default=None
+
+        Returns
+        -------
+        AttentionOutput
+            ``context`` of shape (B, heads * Dv) and ``weights`` of shape (B, heads, S).
+        """
+        batch = states.size(0)
+        query = self.query.unsqueeze(0).expand(batch, -1, -1)  # (B, heads, Dq)
+        out = self.attention(query, states, mask=mask)
+        pooled = out.context.reshape(batch, -1)  # (B, heads * Dv)
+        return AttentionOutput(pooled, out.weights)

@@ -1,0 +1,79 @@
+"""Networks assembled from the attention core and the encoder."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from torch import Tensor, nn
+
+from bilstm_attn.nn.attention import AttentionPooling
+from bilstm_attn.nn.encoder import RNNEncoder
+
+__all__ = ["ClassifierNet", "ClassifierOutput"]
+
+
+class ClassifierOutput(NamedTuple):
+    """What :class:`ClassifierNet` returns.
+
+    Attributes
+    ----------
+    logits : Tensor of shape (B, C)
+    weights : Tensor of shape (B, heads, S)
+        The pooling attention over the tokens; 0 on padding.
+    pooled : Tensor of shape (B, heads * 2H)
+        The attention-pooled document vectors (before dropout and the head).
+    """
+
+    logits: Tensor
+    weights: Tensor
+    pooled: Tensor
+
+
+class ClassifierNet(nn.Module):
+    """Encoder, attention pooling, classification head.
+
+    ``h = BiRNN(E[x])``, ``a = softmax(score(u, h))``, ``z = sum_s a_s h_s``,
+    ``logits = W z + b`` (Yang et al., 2016, eq. 8-10, with the learned query ``u``;
+    several queries as in Lin et al., 2017).
+
+    Parameters
+    ----------
+    encoder : RNNEncoder
+    pooling : AttentionPooling
+    head : nn.Module
+        Maps (B, heads * 2H) to (B, C) logits.
+    dropout : float, default=0.0
+        Dropout on the pooled vector before the head.
+    """
+
+    def __init__(
+        self,
+        encoder: RNNEncoder,
+        pooling: AttentionPooling,
+        head: nn.Module,
+        dropout: float = 0.0,
+    ) -> None:
+        super().__init__()
+        self.encoder = encoder
+        self.pooling = pooling
+        self.dropout = nn.Dropout(dropout)
+        self.head = head
+
+    def forward(self, ids: Tensor, lengths: Tensor) -> ClassifierOutput:
+        """Classify a padded batch.
+
+        Parameters
+        ----------
+        ids : long Tensor of shape (B, S)
+        lengths : long Tensor of shape (B,)
+            Real tokens per row. Passed explicitly (not derived from ``ids != pad``) so
+            that attribution methods may replace the ids by a baseline.
+
+        Returns
+        -------
+        ClassifierOutput
+        """
+        encoded = self.encoder(ids, lengths)
+        pooled, weights = self.pooling(encoded.states, encoded.mask)  # (B, h*2H), (B, h, S)
+        logits = self.head(self.dropout(pooled))  # (B, C)
+        return ClassifierOutput(logits, weights, pooled)

@@ -1,0 +1,269 @@
+"""Tokenization over HF ``tokenizers``, offsets back to words, and length-bucketed batches.
+
+Texts are NFKC-normalised (and lowercased unless asked not to), split on whitespace and
+punctuation, and cut into word or sub-word pieces. Every piece keeps its character
+offsets in the *original* text, so attention on pieces can be summed back onto the
+words a user wrote (:func:`piece_word_index`).
+
+Truncation: a text longer than ``max_length`` pieces is cut to its first ``max_length``
+pieces for training and prediction; the rest of the text is not seen by the model.
+A text with no pieces at all (empty or whitespace only) is encoded as an empty sequence
+and classified from the model's bias alone.
+"""
+
+from __future__ import annotations
+
+import bisect
+import os
+import re
+from collections.abc import Iterator, Sequence
+
+import numpy as np
+import torch
+from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
+
+__all__ = [
+    "PAD_TOKEN",
+    "TOKENIZER_KINDS",
+    "UNK_TOKEN",
+    "bucket_batches",
+    "build_tokenizer",
+    "encode",
+    "encode_with_offsets",
+    "pad_batch",
+    "pad_id",
+    "piece_word_index",
+    "read_word_vectors",
+    "vocab_size",
+    "word_spans",
+]
+
+PAD_TOKEN = "[PAD]"
+UNK_TOKEN = "[UNK]"
+TOKENIZER_KINDS = ("bpe", "unigram", "word", "wordpiece")
+_PAD_CANDIDATES = (PAD_TOKEN, "<pad>", "<PAD>", "[pad]")
+_WORD = re.compile(r"\S+")
+
+
+def _new_tokenizer(kind: str) -> tuple[Tokenizer, trainers.Trainer]:
+    """An untrained tokenizer of one kind and its trainer class (not yet configured)."""
+    if kind == "word":
+        return Tokenizer(models.WordLevel(unk_token=UNK_TOKEN)), trainers.WordLevelTrainer
+    if kind == "bpe":
+        tok = Tokenizer(models.BPE(unk_token=UNK_TOKEN, continuing_subword_prefix="##"))
+        tok.decoder = decoders.WordPiece(prefix="##")
+        return tok, trainers.BpeTrainer
+    if kind == "wordpiece":
+        tok = Tokenizer(models.WordPiece(unk_token=UNK_TOKEN))
+        tok.decoder = decoders.WordPiece(prefix="##")
+        return tok, trainers.WordPieceTrainer
+    if kind == "unigram":
+        return Tokenizer(models.Unigram()), trainers.UnigramTrainer
+    raise ValueError(f"unknown tokenizer kind {kind!r}")
+
+
+def build_tokenizer(
+    kind: str,
+    texts: Sequence[str],
+    *,
+    vocab_size: int = 30000,
+    min_frequency: int = 2,
+    lowercase: bool = True,
+) -> Tokenizer:
+    """Train a tokenizer on ``texts``.
+
+    Parameters
+    ----------
+    kind : {"word", "bpe", "wordpiece", "unigram"}
+        Whole words, or sub-word pieces learnt by byte-pair encoding, WordPiece or the
+        unigram language model.
+    texts : sequence of str
+        Training texts.
+    vocab_size : int, default=30000
+        Largest vocabulary, special tokens included.
+    min_frequency : int, default=2
+        Pieces seen fewer times are left out (ignored by "unigram").
+    lowercase : bool, default=True
+        Lowercase after NFKC normalisation.
+
+    Returns
+    -------
+    tokenizers.Tokenizer
+        ``[PAD]`` has id 0 and ``[UNK]`` id 1.
+    """
+    tokenizer, trainer_cls = _new_tokenizer(kind)
+    steps = [normalizers.NFKC()] + ([normalizers.Lowercase()] if lowercase else [])
+    tokenizer.normalizer = normalizers.Sequence(steps)
+    tokenizer.pre_tokenizer = pre_tokenizers.Whitespace()
+    options = {"vocab_size": vocab_size, "special_tokens": [PAD_TOKEN, UNK_TOKEN]}
+    options["show_progress"] = False
+    if kind == "unigram":
+        options["unk_token"] = UNK_TOKEN
+    else:
+        options["min_frequency"] = min_frequency
+    if kind in ("bpe", "wordpiece"):
+        options["continuing_subword_prefix"] = "##"
+    tokenizer.train_from_iterator(texts, trainer=trainer_cls(**options), length=len(texts))
+    return tokenizer
+
+
+def load_tokenizer(tokenizer: Tokenizer | str | os.PathLike) -> Tokenizer:
+    """A private copy of a ready tokenizer or of a ``tokenizer.json`` file.
+
+    The copy has truncation and padding turned off (the library truncates itself), so
+    the caller's tokenizer is never changed.
+    """
+    if isinstance(tokenizer, Tokenizer):
+        copy = Tokenizer.from_str(tokenizer.to_str())
+    else:
+        copy = Tokenizer.from_file(os.fspath(tokenizer))
+    copy.no_truncation()
+    copy.no_padding()
+    return copy
+
+
+def vocab_size(tokenizer: Tokenizer) -> int:
+    """Rows the embedding table needs: every id the tokenizer emits, plus padding."""
+    size = tokenizer.get_vocab_size(with_added_tokens=True)
+    return max(size, pad_id(tokenizer) + 1)
+
+
+def pad_id(tokenizer: Tokenizer) -> int:
+    """The padding id: the tokenizer's own pad token, else one past its vocabulary."""
+    for token in _PAD_CANDIDATES:
+        token_id = tokenizer.token_to_id(token)
+        if token_id is not None:
+            return token_id
+    return tokenizer.get_vocab_size(with_added_tokens=True)
+
+
+def encode(tokenizer: Tokenizer, texts: Sequence[str], max_length: int | None) -> list[np.ndarray]:
+    """Token ids of each text, cut to its first ``max_length`` pieces."""
+    if len(texts) == 0:
+        return []
+    batch = tokenizer.encode_batch(list(texts), add_special_tokens=False)
+    return [np.asarray(enc.ids[:max_length], dtype=np.int64) for enc in batch]
+
+
+def encode_with_offsets(
+    tokenizer: Tokenizer, texts: Sequence[str], max_length: int | None
+) -> list[tuple[np.ndarray, list[tuple[int, int]]]]:
+    """Token ids and their (start, end) character offsets in each original text."""
+    if len(texts) == 0:
+        return []
+    batch = tokenizer.encode_batch(list(texts), add_special_tokens=False)
+    return [
+        (np.asarray(enc.ids[:max_length], dtype=np.int64), list(enc.offsets[:max_length]))
+        for enc in batch
+    ]
+
+
+def word_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) character spans of the whitespace-separated words of ``text``."""
+    return [match.span() for match in _WORD.finditer(text)]
+
+
+def piece_word_index(offsets: Sequence[tuple[int, int]], spans: Sequence[tuple[int, int]]) -> np.ndarray:
+    """For each piece, the index of the word (from :func:`word_spans`) it lies in.
+
+    A piece belongs to the word whose span contains its first character. Sum any
+    per-piece quantity onto words with ``np.bincount(index, weights, len(spans))``.
+    """
+    starts = [start for start, _ in spans]
+    index = [max(bisect.bisect_right(starts, start) - 1, 0) for start, _ in offsets]
+    return np.asarray(index, dtype=np.int64)
+
+
+def pad_batch(sequences: Sequence[np.ndarray], pad: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Right-pad id sequences into ``ids`` (B, S) and ``lengths`` (B,), with S >= 1."""
+    lengths = np.fromiter((len(seq) for seq in sequences), dtype=np.int64, count=len(sequences))
+    width = max(int(lengths.max(initial=0)), 1)
+    ids = np.full((len(sequences), width), pad, dtype=np.int64)  # (B, S)
+    for row, seq in enumerate(sequences):
+        ids[row, : len(seq)] = seq
+    return torch.from_numpy(ids), torch.from_numpy(lengths)
+
+
+def bucket_batches(
+    lengths: np.ndarray,
+    batch_size: int,
+    rng: np.random.Generator | None = None,
+    bucket_size: int = 50,
+) -> Iterator[np.ndarray]:
+    """Index batches of similar lengths.
+
+    With ``rng``, the data are shuffled, cut into chunks of ``batch_size * bucket_size``
+    items, each chunk sorted by length and cut into batches, and the batches shuffled:
+    little padding, yet a different mix every epoch. Without ``rng`` (prediction), all
+    items are sorted by length.
+    """
+    lengths = np.asarray(lengths)
+    n = len(lengths)
+    if rng is None:
+        order = np.argsort(lengths, kind="stable")
+        for start in range(0, n, batch_size):
+            yield order[start : start + batch_size]
+        return
+    order = rng.permutation(n)
+    chunk = batch_size * bucket_size
+    batches = []
+    for start in range(0, n, chunk):
+        part = order[start : start + chunk]
+        part = part[np.argsort(lengths[part], kind="stable")]
+        batches.extend(part[i : i + batch_size] for i in range(0, len(part), batch_size))
+    for position in rng.permutation(len(batches)):
+        yield batches[position]
+
+
+def read_word_vectors(
+    path: str | os.PathLike, tokenizer: Tokenizer, rng: np.random.Generator
+) -> tuple[np.ndarray, int]:
+    """An embedding matrix for ``tokenizer``'s vocabulary from a word2vec/GloVe text file.
+
+    Each line is a word followed by its vector, separated by spaces; a word2vec header
+    line (``count dim``) is skipped. Vocabulary entries not in the file (and sub-word
+    pieces) get random vectors with the file's mean and standard deviation; the padding
+    row is zero. A word is looked up as written, then lowercased.
+
+    Returns
+    -------
+    matrix : ndarray of shape (vocab_size(tokenizer), dim)
+    found : int
+        Vocabulary entries initialised from the file.
+    """
+    vocab = tokenizer.get_vocab(with_added_tokens=True)
+    vectors: dict[int, np.ndarray] = {}
+    dim = None
+    with open(path, encoding="utf-8", errors="replace") as handle:
+        for line_no, line in enumerate(handle, start=1):
+            parts = line.rstrip().split(" ")
+            if line_no == 1 and len(parts) == 2 and all(p.isdigit() for p in parts):
+                continue  # word2vec header
+            if len(parts) < 2:
+                continue
+            try:
+                values = np.asarray(parts[1:], dtype=np.float32)
+            except ValueError:
+                raise ValueError(f"{os.fspath(path)}, line {line_no}: not a word followed by numbers.") from None
+            dim = dim or len(values)
+            if len(values) != dim:
+                raise ValueError(
+                    f"{os.fspath(path)}, line {line_no}: vector of size {len(values)}, "
+                    f"but the first vector has size {dim}."
+                )
+            word = parts[0]
+            for key in (word, word.lower()):
+                token_id = vocab.get(key)
+                if token_id is not None and token_id not in vectors:
+                    vectors[token_id] = values
+                    break
+    if dim is None:
+        raise ValueError(f"{os.fspath(path)} holds no word vectors.")
+    found = np.stack(list(vectors.values())) if vectors else np.zeros((1, dim), np.float32)
+    std = float(found.std()) or 0.1
+    matrix = rng.normal(float(found.mean()), std, size=(vocab_size(tokenizer), dim))
+    matrix = matrix.astype(np.float32)
+    for token_id, values in vectors.items():
+        matrix[token_id] = values
+    matrix[pad_id(tokenizer)] = 0.0
+    return matrix, len(vectors)

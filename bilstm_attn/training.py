@@ -1,0 +1,206 @@
+"""The one training loop that every estimator uses.
+
+An estimator supplies three callables (the batches of an epoch, the loss of a batch, and
+an optional validation pass); this module runs the epochs: gradient clipping, a tqdm bar
+and an epoch line at ``verbose >= 1``, per-epoch records in ``history``, early stopping
+on the monitored loss through a flag, best-weights restore, and Ctrl-C handling (stop,
+keep the best weights so far, warn).
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+import warnings
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+from tqdm.auto import tqdm
+
+from bilstm_attn.exceptions import TrainingInterruptedWarning
+
+__all__ = ["EarlyStopping", "FitOutcome", "run_epochs"]
+
+
+@dataclass
+class FitOutcome:
+    """How a call to :func:`run_epochs` ended.
+
+    Attributes
+    ----------
+    epochs : int
+        Epochs completed.
+    best_epoch : int or None
+        Epoch (1-based) whose weights the module holds now, when weights were restored.
+    stopped_early : bool
+        The monitored loss stopped improving for ``n_iter_no_change`` epochs.
+    interrupted : bool
+        Ctrl-C stopped training.
+    """
+
+    epochs: int
+    best_epoch: int | None
+    stopped_early: bool
+    interrupted: bool
+
+
+class EarlyStopping:
+    """Watch a loss; remember the best weights; raise a flag after ``patience`` bad epochs.
+
+    Parameters
+    ----------
+    patience : int or None
+        Epochs without an improvement of at least ``tol`` before :attr:`should_stop`
+        turns True; None never stops.
+    tol : float, default=1e-4
+        Smallest decrease that counts as an improvement.
+    """
+
+    def __init__(self, patience: int | None, tol: float = 1e-4) -> None:
+        self.patience = patience
+        self.tol = tol
+        self.best_loss = float("inf")
+        self.best_epoch: int | None = None
+        self.best_state: dict[str, Tensor] | None = None
+        self.bad_epochs = 0
+        self.should_stop = False
+
+    def update(self, module: nn.Module, loss: float, epoch: int) -> bool:
+        """Record one epoch's loss; return True when it is the best so far."""
+        improved = loss < self.best_loss - self.tol
+        if improved or self.best_state is None:
+            self.best_loss = min(loss, self.best_loss)
+            self.best_epoch = epoch
+            self.best_state = copy.deepcopy(module.state_dict())
+            self.bad_epochs = 0
+        else:
+            self.bad_epochs += 1
+        if self.patience is not None and self.bad_epochs >= self.patience:
+            self.should_stop = True
+        return improved
+
+    def restore(self, module: nn.Module) -> int | None:
+        """Load the best weights into ``module``; return their epoch (None if none yet)."""
+        if self.best_state is not None:
+            module.load_state_dict(self.best_state)
+        return self.best_epoch
+
+
+def _train_one_epoch(
+    module: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    batches: Iterable[Any],
+    batch_loss: Callable[[Any], Tensor],
+    grad_clip: float | None,
+    progress: tqdm | None,
+) -> float:
+    """One pass over ``batches``; returns the mean training loss."""
+    module.train()
+    total, count = 0.0, 0
+    for batch in batches:
+        optimizer.zero_grad(set_to_none=True)
+        loss = batch_loss(batch)
+        loss.backward()
+        if grad_clip is not None:
+            nn.utils.clip_grad_norm_(module.parameters(), grad_clip)
+        optimizer.step()
+        total += loss.item()
+        count += 1
+        if progress is not None:
+            progress.update(1)
+            progress.set_postfix(loss=f"{total / count:.4f}", refresh=False)
+    return total / max(count, 1)
+
+
+def _epoch_line(record: dict[str, float], best: bool) -> str:
+    fields = [f"epoch {record['epoch']:>3}"]
+    fields += [f"{key} {value:.4f}" for key, value in record.items() if key not in ("epoch", "seconds")]
+    fields.append(f"{record['seconds']:.1f}s" + ("  *" if best else ""))
+    return "  ".join(fields)
+
+
+def run_epochs(
+    module: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    *,
+    epoch_batches: Callable[[int], list[Any]],
+    batch_loss: Callable[[Any], Tensor],
+    validate: Callable[[], dict[str, float]] | None,
+    max_epochs: int,
+    history: list[dict[str, float]],
+    grad_clip: float | None = None,
+    n_iter_no_change: int | None = None,
+    verbose: int = 0,
+) -> FitOutcome:
+    """Train ``module`` for up to ``max_epochs`` epochs.
+
+    Parameters
+    ----------
+    module : nn.Module
+    optimizer : torch.optim.Optimizer
+    epoch_batches : callable
+        ``epoch_batches(epoch)`` gives the list of batches for that epoch (1-based).
+    batch_loss : callable
+        ``batch_loss(batch)`` gives the scalar loss to minimise.
+    validate : callable or None
+        Called after each epoch in eval mode under ``torch.inference_mode``; returns a
+        dict with at least ``"valid_loss"``. The monitored loss is the validation loss
+        when given, else the training loss.
+    max_epochs : int
+    history : list of dict
+        One record per epoch is appended: ``epoch``, ``train_loss``, the validation
+        metrics, ``seconds``.
+    grad_clip : float or None, default=None
+        Largest gradient norm.
+    n_iter_no_change : int or None, default=None
+        Stop after this many epochs without improvement of the monitored loss.
+    verbose : int, default=0
+        0 prints nothing; 1 shows a progress bar and one line per epoch.
+
+    Returns
+    -------
+    FitOutcome
+        With validation, the module ends with the weights of its best epoch. On Ctrl-C
+        it ends with the best weights so far, and a :class:`TrainingInterruptedWarning`
+        is issued.
+    """
+    stopper = EarlyStopping(n_iter_no_change)
+    start_epoch = len(history)
+    epoch = 0
+    try:
+        for epoch in range(1, max_epochs + 1):
+            started = time.perf_counter()
+            batches = epoch_batches(epoch)
+            with tqdm(total=len(batches), desc=f"epoch {epoch}", unit="batch", leave=False,
+                      disable=verbose < 1) as progress:
+                train_loss = _train_one_epoch(module, optimizer, batches, batch_loss,
+                                              grad_clip, progress)
+            record = {"epoch": start_epoch + epoch, "train_loss": train_loss}
+            if validate is not None:
+                module.eval()
+                with torch.inference_mode():
+                    record.update(validate())
+            record["seconds"] = time.perf_counter() - started
+            history.append(record)
+            monitored = record["valid_loss"] if validate is not None else train_loss
+            best = stopper.update(module, monitored, epoch)
+            if verbose >= 1:
+                print(_epoch_line(record, best), flush=True)
+            if stopper.should_stop:
+                break
+    except KeyboardInterrupt:
+        best_epoch = stopper.restore(module)
+        module.eval()
+        kept = f"the weights of epoch {best_epoch}" if best_epoch else "the current weights"
+        warnings.warn(
+            f"Training interrupted during epoch {epoch}; keeping {kept}. The model is usable.",
+            TrainingInterruptedWarning,
+            stacklevel=3,
+        )
+        return FitOutcome(len(history) - start_epoch, best_epoch, False, True)
+    best_epoch = stopper.restore(module) if validate is not None else None
+    module.eval()
+    return FitOutcome(epoch, best_epoch, stopper.should_stop and epoch < max_epochs, False)

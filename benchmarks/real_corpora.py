@@ -56,8 +56,12 @@ def main() -> None:
     parser.add_argument("--corpus", nargs="+", choices=sorted(SPLITS), default=["sst2", "imdb"])
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--verbose", type=int, default=1)
+    parser.add_argument("--threads", type=int, default=None,
+                        help="torch threads (default: torch's own choice)")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     results = []
     for name in args.corpus:
         result = run(args.data, name, args.seed, args.verbose)

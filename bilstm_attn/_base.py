@@ -14,11 +14,21 @@ from collections.abc import Iterator
 import numpy as np
 import torch
 from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import StrOptions
 from tokenizers import Tokenizer
 
 from bilstm_attn.text import TOKENIZER_KINDS, build_tokenizer, load_tokenizer
 
-__all__ = ["TorchEstimatorMixin", "resolve_device", "seeded"]
+__all__ = ["Choices", "TorchEstimatorMixin", "resolve_device", "seeded"]
+
+
+class Choices(StrOptions):
+    """scikit-learn's ``StrOptions`` that lists its options sorted, so that the error
+    message reads the same in every run."""
+
+    def __str__(self) -> str:
+        listed = ", ".join(self._mark_if_deprecated(option) for option in sorted(self.options))
+        return f"a str among {{{listed}}}"
 
 
 def resolve_device(device: str, owner: str) -> torch.device:

@@ -11,12 +11,12 @@ import torch
 import torch.nn.functional as F
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.model_selection import train_test_split
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 from tokenizers import Tokenizer
 from torch import nn
 
-from bilstm_attn._base import TorchEstimatorMixin, draw_seed, resolve_device, seeded
+from bilstm_attn._base import Choices, TorchEstimatorMixin, draw_seed, resolve_device, seeded
 from bilstm_attn._validation import check_labels, check_sample_weight, check_texts, sorted_classes
 from bilstm_attn.nn import (
     AdditiveScorer,
@@ -175,8 +175,8 @@ default="word"
         "embedding_dim": [Interval(Integral, 1, None, closed="left")],
         "hidden_size": [Interval(Integral, 1, None, closed="left")],
         "num_layers": [Interval(Integral, 1, None, closed="left")],
-        "rnn": [StrOptions(set(_RNNS))],
-        "attention": [StrOptions({"additive", "dot", "general", "scaled_dot"})],
+        "rnn": [Choices(set(_RNNS))],
+        "attention": [Choices({"additive", "dot", "general", "scaled_dot"})],
         "attention_heads": [Interval(Integral, 1, None, closed="left")],
         "dropout": [Interval(Real, 0, 1, closed="left")],
         "pretrained_embeddings": [str, os.PathLike, None],
@@ -186,12 +186,12 @@ default="word"
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "max_epochs": [Interval(Integral, 1, None, closed="left")],
         "grad_clip": [Interval(Real, 0, None, closed="neither"), None],
-        "class_weight": [dict, StrOptions({"balanced"}), None],
+        "class_weight": [dict, Choices({"balanced"}), None],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither"), None],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left"), None],
         "warm_start": ["boolean"],
         "random_state": ["random_state"],
-        "device": [StrOptions({"auto", "cpu", "cuda"})],
+        "device": [Choices({"auto", "cpu", "cuda"})],
         "verbose": ["verbose"],
     }
 
@@ -461,7 +461,8 @@ default="word"
 
     def predict(self, X):
         """Predicted labels, of the same type as the labels given to ``fit``."""
-        return self.classes_[self.predict_proba(X).argmax(axis=1)]
+        best = self.predict_proba(X).argmax(axis=1)
+        return self.classes_[best]
 
     def transform(self, X):
         """The attention-pooled document vectors.

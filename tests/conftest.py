@@ -1,0 +1,50 @@
+"""Shared fixtures: one torch thread, small fitted models, the real-data directory."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import torch
+
+from bilstm_attn import BiLSTMAttentionClassifier
+from bilstm_attn.datasets import make_reviews
+
+# Tests (and the parallel workers some of them start) use one thread each: two threads
+# on a 2-core machine shared with other work run slower than one.
+torch.set_num_threads(1)
+
+DATA_DIR = Path(os.environ.get("BILSTM_ATTN_SHARED_DATA",
+                               Path(__file__).resolve().parents[1] / ".." / "shared" / "data"))
+
+TINY = dict(embedding_dim=16, hidden_size=16, min_frequency=1, batch_size=32,
+            learning_rate=0.01, max_epochs=3, random_state=0)
+
+
+@pytest.fixture(scope="session")
+def tiny_params() -> dict:
+    """Parameters of a model small enough to fit in about a second."""
+    return dict(TINY)
+
+
+@pytest.fixture(scope="session")
+def reviews():
+    """600 bundled reviews: 500 to train on, 100 to test on."""
+    corpus = make_reviews(600, random_state=0)
+    return corpus.iloc[:500].reset_index(drop=True), corpus.iloc[500:].reset_index(drop=True)
+
+
+@pytest.fixture(scope="session")
+def fitted(reviews):
+    """A classifier fitted once on the bundled reviews (do not mutate it in tests)."""
+    train, _ = reviews
+    return BiLSTMAttentionClassifier(**{**TINY, "max_epochs": 6}).fit(train["text"], train["label"])
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    """The real corpora, or a skip where they are absent."""
+    if not DATA_DIR.is_dir():
+        pytest.skip(f"real corpora not found at {DATA_DIR}")
+    return DATA_DIR

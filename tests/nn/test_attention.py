@@ -1,0 +1,129 @@
+import math
+
+import pytest
+import torch
+
+from bilstm_attn.nn.attention import (
+    AdditiveScorer,
+    Attention,
+    AttentionPooling,
+    DotScorer,
+    GeneralScorer,
+    ScaledDotScorer,
+    masked_softmax,
+)
+
+B, Q, S, D = 3, 4, 6, 5
+
+
+def make_scorer(name):
+    torch.manual_seed(0)
+    return {
+        "dot": DotScorer(),
+        "scaled_dot": ScaledDotScorer(),
+        "general": GeneralScorer(D, D),
+        "additive": AdditiveScorer(D, D, 7),
+    }[name]
+
+
+def direct_score(name, scorer, q, k):
+    """The paper's formula, one query and one key at a time."""
+    if name == "dot":
+        return q @ k
+    if name == "scaled_dot":
+        return q @ k / math.sqrt(k.numel())
+    if name == "general":
+        return q @ (scorer.key_proj.weight @ k)
+    w1, w2, b2 = scorer.key_proj.weight, scorer.query_proj.weight, scorer.query_proj.bias
+    return scorer.energy.weight[0] @ torch.tanh(w1 @ k + w2 @ q + b2)
+
+
+@pytest.fixture
+def inputs():
+    torch.manual_seed(1)
+    query, keys = torch.randn(B, Q, D), torch.randn(B, S, D)
+    values = torch.randn(B, S, 3)
+    mask = torch.tensor([[True] * 6, [True, True, True, False, False, False], [False] * 6])
+    return query, keys, values, mask
+
+
+@pytest.mark.parametrize("name", ["dot", "scaled_dot", "general", "additive"])
+def test_matches_direct_computation(name, inputs):
+    query, keys, values, mask = inputs
+    scorer = make_scorer(name)
+    out = Attention(scorer)(query, keys, values, mask)
+    for b in range(B):
+        valid = mask[b].nonzero().flatten()
+        for i in range(Q):
+            expected = torch.zeros(S)
+            if len(valid):
+                scores = [direct_score(name, scorer, query[b, i], keys[b, s]) for s in valid]
+                expected[valid] = torch.softmax(torch.stack(scores), dim=0)
+            torch.testing.assert_close(out.weights[b, i], expected, atol=1e-6, rtol=1e-5)
+            torch.testing.assert_close(out.context[b, i], expected @ values[b], atol=1e-6, rtol=1e-5)
+
+
+@pytest.mark.parametrize("name", ["dot", "scaled_dot", "general", "additive"])
+def test_weights_are_a_distribution_over_real_keys(name, inputs):
+    query, keys, _, mask = inputs
+    weights = Attention(make_scorer(name))(query * 50, keys, mask=mask).weights
+    assert torch.all(weights[~mask[:, None, :].expand_as(weights)] == 0)
+    sums = weights.sum(-1)
+    torch.testing.assert_close(sums[:2], torch.ones(2, Q))
+    assert torch.all(sums[2] == 0)  # no real key: zeros, not NaN
+    assert not torch.isnan(weights).any()
+
+
+@pytest.mark.parametrize("name", ["dot", "scaled_dot", "general", "additive"])
+def test_gradients_are_finite_and_skip_masked_keys(name, inputs):
+    query, keys, values, mask = inputs
+    keys = keys.clone().requires_grad_(True)
+    values = values.clone().requires_grad_(True)
+    out = Attention(make_scorer(name))(query, keys, values, mask)
+    out.context.sum().backward()
+    assert torch.isfinite(keys.grad).all() and torch.isfinite(values.grad).all()
+    assert torch.all(values.grad[~mask] == 0)
+    assert torch.all(keys.grad[~mask] == 0)
+
+
+@pytest.mark.parametrize("name", ["general", "additive"])
+def test_projected_keys_passed_in_give_the_same_result(name, inputs):
+    query, keys, values, mask = inputs
+    attention = Attention(make_scorer(name))
+    plain = attention(query, keys, values, mask)
+    projected = attention.project_keys(keys)
+    reused = attention(query, keys, values, mask, projected_keys=projected)
+    torch.testing.assert_close(plain.context, reused.context)
+    assert not any(isinstance(v, torch.Tensor) for v in vars(attention.scorer).values())
+
+
+def test_masked_softmax_without_mask_is_softmax():
+    scores = torch.randn(2, 3, 4)
+    torch.testing.assert_close(masked_softmax(scores, None), torch.softmax(scores, -1))
+
+
+def test_padding_does_not_change_attention(inputs):
+    query, keys, values, _ = inputs
+    attention = Attention(make_scorer("additive"))
+    mask = torch.ones(B, S, dtype=torch.bool)
+    padded_keys = torch.cat([keys, torch.randn(B, 4, D)], dim=1)
+    padded_values = torch.cat([values, torch.randn(B, 4, 3)], dim=1)
+    padded_mask = torch.cat([mask, torch.zeros(B, 4, dtype=torch.bool)], dim=1)
+    short = attention(query, keys, values, mask)
+    long = attention(query, padded_keys, padded_values, padded_mask)
+    torch.testing.assert_close(short.context, long.context)
+    torch.testing.assert_close(short.weights, long.weights[:, :, :S])
+
+
+@pytest.mark.parametrize("heads", [1, 3])
+def test_pooling_concatenates_one_context_per_head(heads, inputs):
+    _, keys, _, mask = inputs
+    torch.manual_seed(0)
+    pooling = AttentionPooling(Attention(AdditiveScorer(D, D, 7)), query_size=D, heads=heads)
+    out = pooling(keys, mask)
+    assert out.context.shape == (B, heads * D)
+    assert out.weights.shape == (B, heads, S)
+    for h in range(heads):
+        expected = torch.bmm(out.weights[:, h : h + 1], keys).squeeze(1)  # (B, D)
+        torch.testing.assert_close(out.context[:, h * D : (h + 1) * D], expected)
+    torch.testing.assert_close(out.weights[:2].sum(-1), torch.ones(2, heads))

@@ -1,0 +1,155 @@
+import numpy as np
+import pytest
+from tokenizers import Tokenizer
+
+from bilstm_attn.datasets import make_reviews
+from bilstm_attn.text import (
+    TOKENIZER_KINDS,
+    bucket_batches,
+    build_tokenizer,
+    encode,
+    encode_with_offsets,
+    load_tokenizer,
+    pad_batch,
+    pad_id,
+    piece_word_index,
+    read_word_vectors,
+    vocab_size,
+    word_spans,
+)
+
+CORPUS = [
+    "The film was GREAT, truly great!",
+    "영화가 정말 재미있어요 ㅋㅋ 최고의 영화",
+    "I love it 😀😀 so much",
+    "ﬁne ﬁlm with ﬂair",
+    "ctrl\x00\x07 chars here",
+    "",
+    "   ",
+] * 10
+
+
+@pytest.fixture(scope="module", params=TOKENIZER_KINDS)
+def tokenizer(request):
+    return build_tokenizer(request.param, CORPUS, vocab_size=120, min_frequency=1)
+
+
+def test_special_ids(tokenizer):
+    assert pad_id(tokenizer) == 0 and tokenizer.token_to_id("[UNK]") == 1
+    assert vocab_size(tokenizer) == tokenizer.get_vocab_size()
+
+
+@pytest.mark.parametrize("text", [
+    "The film was GREAT, truly great!",
+    "영화가 정말 재미있어요 ㅋㅋ",
+    "I love it 😀😀 so much",
+    "ﬁne ﬁlm",
+    "ctrl\x00\x07 chars",
+    "never seen: ξένος λόγος",
+])
+def test_offsets_map_pieces_back_to_original_words(tokenizer, text):
+    (ids, offsets), = encode_with_offsets(tokenizer, [text], None)
+    assert len(ids) == len(offsets) > 0
+    spans = word_spans(text)
+    index = piece_word_index(offsets, spans)
+    for (start, end), word in zip(offsets, index):
+        word_start, word_end = spans[word]
+        assert word_start <= start < end <= word_end  # each piece lies inside its word
+    # every word that holds a non-space character gets at least one piece
+    assert set(index.tolist()) == set(range(len(spans)))
+
+
+def test_korean_words_are_kept_whole_by_word_tokenizer():
+    tok = build_tokenizer("word", CORPUS, min_frequency=1)
+    (ids, offsets), = encode_with_offsets(tok, ["정말 재미있어요"], None)
+    assert [tok.id_to_token(i) for i in ids] == ["정말", "재미있어요"]
+    assert offsets == [(0, 2), (3, 8)]
+
+
+@pytest.mark.parametrize("text", ["", "   ", "\n\t"])
+def test_empty_texts_encode_to_nothing(tokenizer, text):
+    assert encode(tokenizer, [text], None)[0].size == 0
+    assert piece_word_index([], word_spans(text)).size == 0
+
+
+def test_unseen_characters_map_to_unknown():
+    tok = build_tokenizer("word", CORPUS, min_frequency=1)
+    assert encode(tok, ["zzzqqq 🦄"], None)[0].tolist() == [1, 1]
+
+
+def test_lowercase_and_nfkc():
+    lower = build_tokenizer("word", CORPUS, min_frequency=1)
+    cased = build_tokenizer("word", CORPUS, min_frequency=1, lowercase=False)
+    assert encode(lower, ["GREAT"], None)[0].tolist() == encode(lower, ["great"], None)[0].tolist()
+    assert cased.token_to_id("GREAT") is not None and lower.token_to_id("GREAT") is None
+    assert lower.token_to_id("fine") is not None  # the "ﬁ" ligature became "fi"
+
+
+def test_min_frequency_and_vocab_size_limit_the_vocabulary():
+    texts = ["common word"] * 5 + ["rare"]
+    tok = build_tokenizer("word", texts, min_frequency=2)
+    assert tok.token_to_id("common") is not None and tok.token_to_id("rare") is None
+    english = make_reviews(200, random_state=0)["text"].str.lower().tolist()
+    for kind in TOKENIZER_KINDS:  # 150 is above the sub-word alphabet of this corpus
+        size = build_tokenizer(kind, english, vocab_size=150, min_frequency=1).get_vocab_size()
+        assert size <= 150
+
+
+def test_max_length_keeps_the_first_pieces():
+    tok = build_tokenizer("word", CORPUS, min_frequency=1)
+    full = encode(tok, ["the film was great"], None)[0]
+    cut = encode(tok, ["the film was great"], 2)[0]
+    assert cut.tolist() == full[:2].tolist()
+    (ids, offsets), = encode_with_offsets(tok, ["the film was great"], 2)
+    assert len(ids) == len(offsets) == 2
+
+
+def test_ready_tokenizer_is_copied_not_mutated(tmp_path):
+    original = build_tokenizer("wordpiece", CORPUS, vocab_size=100, min_frequency=1)
+    original.enable_truncation(3)
+    before = original.to_str()
+    copy = load_tokenizer(original)
+    assert copy.truncation is None and original.to_str() == before
+    path = tmp_path / "tokenizer.json"
+    original.save(str(path))
+    assert load_tokenizer(path).get_vocab() == original.get_vocab()
+
+
+def test_tokenizer_without_pad_token_gets_a_pad_id_past_its_vocabulary():
+    from tokenizers import models, pre_tokenizers
+    tok = Tokenizer(models.WordLevel({"a": 0, "b": 1, "<unk>": 2}, unk_token="<unk>"))
+    tok.pre_tokenizer = pre_tokenizers.Whitespace()
+    assert pad_id(tok) == 3 and vocab_size(tok) == 4
+
+
+def test_pad_batch():
+    ids, lengths = pad_batch([np.array([5, 6, 7]), np.array([], dtype=np.int64)], pad=0)
+    assert ids.tolist() == [[5, 6, 7], [0, 0, 0]] and lengths.tolist() == [3, 0]
+    ids, lengths = pad_batch([np.array([], dtype=np.int64)], pad=9)
+    assert ids.shape == (1, 1) and lengths.tolist() == [0]
+
+
+def test_bucket_batches_cover_everything_once_and_group_lengths():
+    lengths = np.random.default_rng(0).integers(1, 200, size=1000)
+    batches = list(bucket_batches(lengths, 32, np.random.default_rng(1), bucket_size=10))
+    assert sorted(np.concatenate(batches).tolist()) == list(range(1000))
+    spread = np.mean([np.ptp(lengths[b]) for b in batches])
+    assert spread < 0.2 * np.ptp(lengths)  # far less padding than random batches
+    again = list(bucket_batches(lengths, 32, np.random.default_rng(1), bucket_size=10))
+    assert all(np.array_equal(a, b) for a, b in zip(batches, again))
+    ordered = list(bucket_batches(lengths, 32))
+    assert np.all(np.diff(lengths[np.concatenate(ordered)]) >= 0)
+
+
+def test_read_word_vectors(tmp_path):
+    tok = build_tokenizer("word", ["good film", "bad film"], min_frequency=1)
+    path = tmp_path / "vectors.txt"
+    path.write_text("3 2\nGood 1.0 2.0\nfilm 3.0 4.0\nunused 9 9\n", encoding="utf-8")
+    matrix, found = read_word_vectors(path, tok, np.random.default_rng(0))
+    assert found == 2 and matrix.shape == (vocab_size(tok), 2)
+    assert matrix[tok.token_to_id("good")].tolist() == [1.0, 2.0]  # found after lowercasing
+    assert matrix[tok.token_to_id("film")].tolist() == [3.0, 4.0]
+    assert np.all(matrix[0] == 0)
+    path.write_text("good 1.0 2.0\nfilm 3.0\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="line 2: vector of size 1, but the first vector has size 2"):
+        read_word_vectors(path, tok, np.random.default_rng(0))

@@ -30,16 +30,17 @@ def tiny_params() -> dict:
 
 @pytest.fixture(scope="session")
 def reviews():
-    """600 bundled reviews: 500 to train on, 100 to test on."""
-    corpus = make_reviews(600, random_state=0)
-    return corpus.iloc[:500].reset_index(drop=True), corpus.iloc[500:].reset_index(drop=True)
+    """1200 bundled reviews: 1000 to train on, 200 to test on."""
+    corpus = make_reviews(1200, random_state=0)
+    return corpus.iloc[:1000].reset_index(drop=True), corpus.iloc[1000:].reset_index(drop=True)
 
 
 @pytest.fixture(scope="session")
 def fitted(reviews):
     """A classifier fitted once on the bundled reviews (do not mutate it in tests)."""
     train, _ = reviews
-    return BiLSTMAttentionClassifier(**{**TINY, "max_epochs": 6}).fit(train["text"], train["label"])
+    params = {**TINY, "max_epochs": 10, "learning_rate": 0.02}
+    return BiLSTMAttentionClassifier(**params).fit(train["text"], train["label"])
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,254 @@
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from bilstm_attn import BiLSTMAttentionClassifier, TrainingInterruptedWarning
+from bilstm_attn.text import build_tokenizer
+
+SENTIMENT = (["a wonderful film", "an awful film", "wonderful acting", "awful acting",
+              "truly wonderful", "truly awful"] * 6)
+SENTIMENT_Y = ["pos", "neg"] * 18
+
+
+def test_learns_the_bundled_corpus(fitted, reviews):
+    _, test = reviews
+    assert fitted.score(test["text"], test["label"]) > 0.9
+    assert list(fitted.classes_) == ["negative", "positive"]
+
+
+def test_predict_proba_rows_sum_to_one_and_follow_classes(fitted, reviews):
+    _, test = reviews
+    proba = fitted.predict_proba(test["text"])
+    assert proba.shape == (200, 2)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-12)
+    assert np.all((proba >= 0) & (proba <= 1))
+    np.testing.assert_array_equal(fitted.predict(test["text"]), fitted.classes_[proba.argmax(1)])
+
+
+def test_transform_and_attention_weights(fitted, reviews):
+    _, test = reviews
+    texts = list(test["text"][:5]) + [""]
+    vectors = fitted.transform(texts)
+    assert vectors.shape == (6, 2 * fitted.hidden_size)
+    weights = fitted.attention_weights(texts)
+    assert [w.shape[0] for w in weights] == [1] * 6
+    np.testing.assert_allclose([w.sum() for w in weights[:5]], 1.0, atol=1e-5)
+    assert weights[5].shape == (1, 0)
+
+
+@pytest.mark.parametrize(("labels", "kind"), [
+    ([1, 0] * 18, "i"),
+    ([True, False] * 18, "b"),
+    (["pos", "neg"] * 18, "O"),
+    ([2.5, -1.0] * 18, "f"),
+])
+def test_predictions_have_the_labels_type(tiny_params, labels, kind):
+    clf = BiLSTMAttentionClassifier(**tiny_params).fit(SENTIMENT, labels)
+    predicted = clf.predict(SENTIMENT[:4])
+    assert predicted.dtype.kind == kind
+    assert set(predicted.tolist()) <= set(labels)
+
+
+def test_multiclass(tiny_params):
+    X = ["red apple", "green leaf", "blue sky", "red rose", "green grass", "blue sea"] * 8
+    y = ["red", "green", "blue"] * 16
+    clf = BiLSTMAttentionClassifier(**{**tiny_params, "max_epochs": 15},
+                                    validation_fraction=None).fit(X, y)
+    assert clf.predict_proba(X).shape == (48, 3)
+    assert clf.score(X, y) == 1.0
+
+
+def test_same_random_state_same_model_and_global_rng_untouched(tiny_params, reviews):
+    train, test = reviews
+    torch.manual_seed(123)
+    before = torch.get_rng_state()
+    a = BiLSTMAttentionClassifier(**tiny_params).fit(train["text"][:200], train["label"][:200])
+    assert torch.equal(torch.get_rng_state(), before)
+    b = BiLSTMAttentionClassifier(**tiny_params).fit(train["text"][:200], train["label"][:200])
+    c = BiLSTMAttentionClassifier(**{**tiny_params, "random_state": 1}).fit(
+        train["text"][:200], train["label"][:200])
+    pa, pb, pc = (m.predict_proba(test["text"]) for m in (a, b, c))
+    np.testing.assert_array_equal(pa, pb)
+    assert not np.allclose(pa, pc)
+
+
+def test_every_input_container_gives_the_same_predictions(fitted, reviews):
+    texts = list(reviews[1]["text"][:10])
+    expected = fitted.predict_proba(texts)
+    containers = [
+        tuple(texts),
+        np.array(texts),
+        np.array(texts, dtype=object),
+        pd.Series(texts),
+        pd.Series(texts, dtype="string"),
+        pd.DataFrame({"review": texts}),  # its values, not its column name
+        np.array(texts)[:, None],
+    ]
+    for container in containers:
+        np.testing.assert_array_equal(fitted.predict_proba(container), expected)
+
+
+@pytest.mark.parametrize("text", [
+    "", "   ", "\n\t", "😀🎬🍿", "ctrl\x00\x07\x1b[31m chars", "a" * 200_000,
+    "word " * 40_000, "<script>alert(1)</script>", "정말 재미있어요",
+], ids=["empty", "spaces", "newline-tab", "emoji", "control", "200k-chars", "40k-words",
+        "markup", "korean"])
+def test_odd_texts_predict_without_error(fitted, text):
+    proba = fitted.predict_proba([text, "a normal review"])
+    assert proba.shape == (2, 2) and np.all(np.isfinite(proba))
+
+
+def test_empty_texts_in_training(tiny_params):
+    X = SENTIMENT + ["", "   "]
+    clf = BiLSTMAttentionClassifier(**tiny_params).fit(X, SENTIMENT_Y + ["pos", "neg"])
+    assert clf.predict(["", "wonderful"]).shape == (2,)
+
+
+def test_korean_texts(tiny_params):
+    X = ["정말 재미있어요", "너무 지루해요", "최고의 영화 재미있어요", "지루하고 별로예요"] * 8
+    y = [1, 0, 1, 0] * 8
+    for kind in ("word", "unigram"):
+        clf = BiLSTMAttentionClassifier(**{**tiny_params, "max_epochs": 20, "tokenizer": kind},
+                                        validation_fraction=None).fit(X, y)
+        assert clf.score(X, y) == 1.0
+
+
+@pytest.mark.parametrize("kind", ["word", "bpe", "wordpiece", "unigram"])
+def test_tokenizer_kinds(tiny_params, kind):
+    clf = BiLSTMAttentionClassifier(**{**tiny_params, "tokenizer": kind, "vocab_size": 200})
+    clf.fit(SENTIMENT, SENTIMENT_Y)
+    assert clf.tokenizer_.get_vocab_size() <= 200
+    assert clf.predict(["wonderful"]).shape == (1,)
+
+
+def test_ready_tokenizer_and_path(tiny_params, tmp_path):
+    tok = build_tokenizer("wordpiece", SENTIMENT, vocab_size=100, min_frequency=1)
+    tok.enable_padding(length=50)
+    before = tok.to_str()
+    clf = BiLSTMAttentionClassifier(**{**tiny_params, "tokenizer": tok}).fit(SENTIMENT, SENTIMENT_Y)
+    assert tok.to_str() == before and clf.tokenizer_ is not tok
+    assert clf.tokenizer_.padding is None
+    path = tmp_path / "tokenizer.json"
+    tok.save(str(path))
+    clf = BiLSTMAttentionClassifier(**{**tiny_params, "tokenizer": str(path)}).fit(SENTIMENT, SENTIMENT_Y)
+    assert clf.tokenizer_.get_vocab() == tok.get_vocab()
+
+
+def test_pretrained_embeddings(tiny_params, tmp_path):
+    path = tmp_path / "vectors.txt"
+    path.write_text("wonderful " + " ".join(["0.5"] * 16) + "\nawful " + " ".join(["-0.5"] * 16) + "\n")
+    clf = BiLSTMAttentionClassifier(**tiny_params, pretrained_embeddings=path, freeze_embeddings=True)
+    clf.fit(SENTIMENT, SENTIMENT_Y)
+    weight = clf.module_.encoder.embedding.weight
+    assert torch.all(weight[clf.tokenizer_.token_to_id("wonderful")] == 0.5)
+    assert not weight.requires_grad
+    assert 0 < clf.embedding_coverage_ < 1
+    with pytest.raises(ValueError, match="have 16 dimensions but embedding_dim is 8; set embedding_dim=16"):
+        BiLSTMAttentionClassifier(**{**tiny_params, "embedding_dim": 8},
+                                  pretrained_embeddings=path).fit(SENTIMENT, SENTIMENT_Y)
+
+
+@pytest.mark.parametrize("how", ["sample_weight", "class_weight"])
+def test_zero_weight_on_a_class_means_it_is_never_learnt(tiny_params, how):
+    X = SENTIMENT
+    weights = {"sample_weight": [1.0 if label == "pos" else 0.0 for label in SENTIMENT_Y]}
+    params = {**tiny_params, "max_epochs": 5}
+    if how == "class_weight":
+        params["class_weight"], weights = {"neg": 0.0}, {}
+    clf = BiLSTMAttentionClassifier(**params, validation_fraction=None).fit(X, SENTIMENT_Y, **weights)
+    assert set(clf.predict(X)) == {"pos"}
+
+
+def test_balanced_class_weight_runs(tiny_params):
+    y = ["pos"] * 30 + ["neg"] * 6
+    clf = BiLSTMAttentionClassifier(**tiny_params, class_weight="balanced").fit(SENTIMENT, y)
+    assert clf.predict_proba(SENTIMENT).shape == (36, 2)
+
+
+def test_warm_start_continues_training(tiny_params):
+    clf = BiLSTMAttentionClassifier(**{**tiny_params, "max_epochs": 2}, warm_start=True,
+                                    n_iter_no_change=None)
+    clf.fit(SENTIMENT, SENTIMENT_Y)
+    tokenizer, module = clf.tokenizer_, clf.module_
+    clf.fit(SENTIMENT, SENTIMENT_Y)
+    assert clf.tokenizer_ is tokenizer and clf.module_ is module
+    assert [r["epoch"] for r in clf.history_] == [1, 2, 3, 4]
+    cold = BiLSTMAttentionClassifier(**{**tiny_params, "max_epochs": 2}, n_iter_no_change=None)
+    cold.fit(SENTIMENT, SENTIMENT_Y)
+    tokenizer = cold.tokenizer_
+    cold.fit(SENTIMENT, SENTIMENT_Y)
+    assert cold.tokenizer_ is not tokenizer and len(cold.history_) == 2
+
+
+def test_history_and_early_stopping(tiny_params, reviews):
+    train, _ = reviews
+    clf = BiLSTMAttentionClassifier(**{**tiny_params, "max_epochs": 40}, n_iter_no_change=1)
+    clf.fit(train["text"][:200], train["label"][:200])
+    history = clf.history_
+    assert set(history[0]) == {"epoch", "train_loss", "valid_loss", "valid_accuracy", "seconds"}
+    assert len(history) < 40  # stopped early
+    losses = [r["valid_loss"] for r in history]
+    assert clf.best_epoch_ == int(np.argmin(losses)) + 1
+    assert history[-1]["valid_loss"] >= min(losses)
+
+
+def test_verbose_levels(tiny_params, capsys):
+    BiLSTMAttentionClassifier(**tiny_params, verbose=0).fit(SENTIMENT, SENTIMENT_Y)
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err == ""
+    BiLSTMAttentionClassifier(**tiny_params, verbose=1).fit(SENTIMENT, SENTIMENT_Y)
+    captured = capsys.readouterr()
+    assert "epoch   1  train_loss" in captured.out and "valid_accuracy" in captured.out
+    assert "epoch 1" in captured.err  # the progress bar
+
+
+class InterruptingClassifier(BiLSTMAttentionClassifier):
+    """Presses Ctrl-C in the middle of the third epoch."""
+
+    def initialize_optimizer(self):
+        optimizer = super().initialize_optimizer()
+        step, calls = optimizer.step, []
+
+        def interrupting_step(*args, **kwargs):
+            calls.append(1)
+            if len(calls) == 2 * self._batches_per_epoch + 1:
+                raise KeyboardInterrupt
+            return step(*args, **kwargs)
+
+        optimizer.step = interrupting_step
+        return optimizer
+
+
+def test_ctrl_c_keeps_the_best_weights_and_a_usable_model(tiny_params):
+    clf = InterruptingClassifier(**{**tiny_params, "max_epochs": 10, "batch_size": 8})
+    clf._batches_per_epoch = 4  # 32 training texts (36 less 4 held out) in batches of 8
+    with pytest.warns(TrainingInterruptedWarning, match="interrupted during epoch 3; keeping the weights of epoch"):
+        clf.fit(SENTIMENT, SENTIMENT_Y)
+    assert len(clf.history_) == 2 and clf.best_epoch_ in (1, 2)
+    assert not clf.module_.training
+    assert clf.predict(["wonderful"]).shape == (1,)
+
+
+def test_predict_proba_from_several_threads(fitted, reviews):
+    texts = list(reviews[1]["text"])
+    expected = fitted.predict_proba(texts)
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(lambda chunk: fitted.predict_proba(chunk), [texts] * 8))
+    for result in results:
+        np.testing.assert_allclose(result, expected, atol=1e-6)
+
+
+@pytest.mark.parametrize("attention", ["additive", "dot", "general", "scaled_dot"])
+@pytest.mark.parametrize(("rnn", "heads", "layers"), [("lstm", 1, 1), ("gru", 3, 2)])
+def test_model_shapes(tiny_params, attention, rnn, heads, layers):
+    clf = BiLSTMAttentionClassifier(**{**tiny_params, "max_epochs": 1}, attention=attention,
+                                    rnn=rnn, attention_heads=heads, num_layers=layers)
+    clf.fit(SENTIMENT, SENTIMENT_Y)
+    assert clf.transform(["wonderful"]).shape == (1, heads * 2 * 16)
+    weights = clf.attention_weights(["truly wonderful acting"])[0]
+    assert weights.shape == (heads, 3)
+    np.testing.assert_allclose(weights.sum(axis=1), 1.0, atol=1e-5)
+    assert type(clf.module_.encoder.forward_rnns[0]).__name__ == rnn.upper()

@@ -1,0 +1,52 @@
+import importlib.util
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from bilstm_attn.datasets import REVIEW_CUES, make_reviews
+
+BUNDLED = Path(__file__).resolve().parents[1] / "datasets" / "reviews"
+
+
+def test_same_seed_same_corpus():
+    pd.testing.assert_frame_equal(make_reviews(50, random_state=3), make_reviews(50, random_state=3))
+    assert not make_reviews(50, random_state=3).equals(make_reviews(50, random_state=4))
+
+
+def test_labels_are_balanced_and_rationales_point_at_deciding_words():
+    corpus = make_reviews(400, random_state=0)
+    assert corpus["label"].value_counts().to_dict() == {"positive": 200, "negative": 200}
+    cues = {polarity: set(words) for polarity, words in REVIEW_CUES.items()}
+    flipped = {"positive": "negative", "negative": "positive"}
+    for row in corpus.itertuples():
+        words = row.text.split()
+        deciding = [words[i].strip(".,!").lower() for i in row.rationale]
+        assert deciding, row.text
+        for position, word in enumerate(deciding):
+            if word == "not":
+                assert deciding[position + 1] in cues[flipped[row.label]]
+            elif position == 0 or deciding[position - 1] != "not":
+                assert word in cues[row.label]
+        # no sentiment word appears outside the rationale
+        others = {w.strip(".,!").lower() for i, w in enumerate(words) if i not in row.rationale}
+        assert not others & (cues["positive"] | cues["negative"])
+
+
+def test_bad_size():
+    with pytest.raises(ValueError, match="n_samples must be a positive int; got 0"):
+        make_reviews(0)
+
+
+@pytest.mark.parametrize("split", ["train", "test"])
+def test_bundled_files_are_what_the_generator_makes(split):
+    spec = importlib.util.spec_from_file_location("make_corpora", BUNDLED.parent / "make_corpora.py")
+    make_corpora = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(make_corpora)
+    REVIEW_SPLITS, review_split = make_corpora.REVIEW_SPLITS, make_corpora.review_split
+    on_disk = pd.read_csv(BUNDLED / f"{split}.csv.gz", keep_default_na=False)
+    generated = review_split(split)
+    assert len(on_disk) == REVIEW_SPLITS[split][0]
+    assert on_disk["text"].tolist() == generated["text"].tolist()
+    assert on_disk["label"].tolist() == generated["label"].tolist()
+    assert on_disk["rationale"].tolist() == [" ".join(map(str, r)) for r in generated["rationale"]]

@@ -1,0 +1,67 @@
+"""Imports point down; attention exists once."""
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[1] / "bilstm_attn"
+
+
+def imported_modules(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+    return names
+
+
+@pytest.mark.parametrize("path", sorted((PACKAGE / "nn").glob("*.py")), ids=lambda p: p.name)
+def test_nn_imports_only_torch_and_itself(path):
+    for name in imported_modules(path):
+        top = name.split(".")[0]
+        assert top in {"torch", "__future__", "math", "typing", "collections", "dataclasses"} or \
+            name.startswith("bilstm_attn.nn"), f"{path.name} imports {name}"
+
+
+LOWER_THAN = {  # module: modules above it that it must not import
+    "text": {"training", "classifier", "explain", "render", "cli", "datasets"},
+    "training": {"classifier", "explain", "render", "cli", "text"},
+    "classifier": {"explain", "render", "cli"},
+    "explain": {"cli", "render"},
+    "render": {"cli", "classifier", "explain"},
+    "datasets": {"classifier", "explain", "render", "cli", "training"},
+}
+
+
+@pytest.mark.parametrize(("module", "forbidden"), sorted(LOWER_THAN.items()))
+def test_imports_point_down(module, forbidden):
+    for name in imported_modules(PACKAGE / f"{module}.py"):
+        assert name.removeprefix("bilstm_attn.") not in forbidden, f"{module} imports {name}"
+
+
+def test_nothing_imports_cli():
+    for path in PACKAGE.rglob("*.py"):
+        if path.name != "cli.py":
+            assert "bilstm_attn.cli" not in imported_modules(path), path
+
+
+def test_attention_scoring_and_softmax_live_only_in_the_attention_core():
+    core = PACKAGE / "nn" / "attention.py"
+    for path in PACKAGE.rglob("*.py"):
+        if path == core:
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ClassDef):
+                assert not node.name.endswith(("Attention", "Scorer", "Pooling")), \
+                    f"{path.name} defines {node.name}"
+            if isinstance(node, ast.Attribute) and node.attr in {"bmm", "tanh", "masked_fill"}:
+                raise AssertionError(f"{path.name}:{node.lineno} uses {node.attr}")
+            if isinstance(node, ast.Attribute) and "softmax" in node.attr:
+                # the only other softmax turns class logits into probabilities
+                line = path.read_text(encoding="utf-8").splitlines()[node.lineno - 1]
+                assert path.name == "classifier.py" and "logits" in line, f"{path.name}:{node.lineno}"

@@ -42,22 +42,30 @@ def run(data: Path, name: str, seed: int, verbose: int) -> dict:
     accuracy = clf.score(test["text"], test["label"])
     predict_seconds = time.perf_counter() - started
     return {
-        "corpus": name, "train": f"{train_split} ({len(train)})", "test": f"{test_split} ({len(test)})",
-        "accuracy": round(accuracy, 4), "fit_seconds": round(fit_seconds, 1),
-        "epochs": len(clf.history_), "best_epoch": clf.best_epoch_,
+        "corpus": name,
+        "train": f"{train_split} ({len(train)})",
+        "test": f"{test_split} ({len(test)})",
+        "accuracy": round(accuracy, 4),
+        "fit_seconds": round(fit_seconds, 1),
+        "epochs": len(clf.history_),
+        "best_epoch": clf.best_epoch_,
         "predict_seconds": round(predict_seconds, 1),
-        "torch_threads": torch.get_num_threads(), "machine": platform.processor() or platform.machine(),
+        "torch_threads": torch.get_num_threads(),
+        "machine": platform.processor() or platform.machine(),
     }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[1] / ".." / "shared" / "data")
+    parser.add_argument(
+        "--data", type=Path, default=Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
+    )
     parser.add_argument("--corpus", nargs="+", choices=sorted(SPLITS), default=["sst2", "imdb"])
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--verbose", type=int, default=1)
-    parser.add_argument("--threads", type=int, default=None,
-                        help="torch threads (default: torch's own choice)")
+    parser.add_argument(
+        "--threads", type=int, default=None, help="torch threads (default: torch's own choice)"
+    )
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     if args.threads:

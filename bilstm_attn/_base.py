@@ -65,8 +65,11 @@ class TorchEstimatorMixin:
         spec = self.tokenizer
         if isinstance(spec, str) and spec in TOKENIZER_KINDS:
             return build_tokenizer(
-                spec, texts, vocab_size=self.vocab_size,
-                min_frequency=self.min_frequency, lowercase=self.lowercase,
+                spec,
+                texts,
+                vocab_size=self.vocab_size,
+                min_frequency=self.min_frequency,
+                lowercase=self.lowercase,
             )
         if isinstance(spec, Tokenizer):
             return load_tokenizer(spec)

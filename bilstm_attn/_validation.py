@@ -139,7 +139,8 @@ def check_sample_weight(sample_weight: object, n_samples: int) -> np.ndarray:
             raise TypeError("sample_weight must be an array of numbers, one per text.") from None
     if weights.shape != (n_samples,):
         raise ValueError(
-            f"sample_weight has shape {weights.shape}; expected ({n_samples},), one weight per text."
+            f"sample_weight has shape {weights.shape}; expected ({n_samples},), "
+            f"one weight per text."
         )
     if not np.all(np.isfinite(weights)) or np.any(weights < 0):
         raise ValueError("sample_weight must hold finite, non-negative numbers.")

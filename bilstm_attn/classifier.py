@@ -308,10 +308,16 @@ default="word"
         pretrained = None
         if self.pretrained_embeddings is not None:
             pretrained = torch.from_numpy(self._read_pretrained(rng))
-        embedding = make_embedding(n_vocab, self.embedding_dim, pad, pretrained,
-                                   freeze=self.freeze_embeddings)
-        encoder = RNNEncoder(embedding, self.hidden_size, self.num_layers,
-                             rnn_cls=_RNNS[self.rnn], dropout=self.dropout)
+        embedding = make_embedding(
+            n_vocab, self.embedding_dim, pad, pretrained, freeze=self.freeze_embeddings
+        )
+        encoder = RNNEncoder(
+            embedding,
+            self.hidden_size,
+            self.num_layers,
+            rnn_cls=_RNNS[self.rnn],
+            dropout=self.dropout,
+        )
         size = encoder.output_size  # 2H
         attention = Attention(make_scorer(self.attention, size, size))
         pooling = AttentionPooling(attention, query_size=size, heads=self.attention_heads)
@@ -360,8 +366,7 @@ default="word"
         unknown = [key for key in self.class_weight if key not in known]
         if unknown:
             raise ValueError(
-                f"class_weight has keys {unknown!r} that are not classes in y "
-                f"(classes: {known!r})."
+                f"class_weight has keys {unknown!r} that are not classes in y (classes: {known!r})."
             )
         return np.array([float(self.class_weight.get(label, 1.0)) for label in known])
 
@@ -377,8 +382,9 @@ default="word"
                 f"with {len(targets)} texts; lower it or set it to None."
             )
         try:
-            return tuple(train_test_split(everything, test_size=n_valid, stratify=targets,
-                                          random_state=seed))
+            return tuple(
+                train_test_split(everything, test_size=n_valid, stratify=targets, random_state=seed)
+            )
         except ValueError:  # a class too small to stratify
             return tuple(train_test_split(everything, test_size=n_valid, random_state=seed))
 
@@ -411,16 +417,23 @@ default="word"
             return {"valid_loss": loss / len(valid_idx), "valid_accuracy": correct / len(valid_idx)}
 
         outcome = run_epochs(
-            self.module_, self.initialize_optimizer(),
-            epoch_batches=epoch_batches, batch_loss=batch_loss,
+            self.module_,
+            self.initialize_optimizer(),
+            epoch_batches=epoch_batches,
+            batch_loss=batch_loss,
             validate=validate if valid_idx is not None else None,
-            max_epochs=self.max_epochs, history=self.history_, grad_clip=self.grad_clip,
-            n_iter_no_change=self.n_iter_no_change, verbose=self.verbose,
+            max_epochs=self.max_epochs,
+            history=self.history_,
+            grad_clip=self.grad_clip,
+            n_iter_no_change=self.n_iter_no_change,
+            verbose=self.verbose,
         )
         self.best_epoch_ = outcome.best_epoch
 
     # -------------------------------------------------------------------- inference
-    def _each_batch(self, X, consume: Callable[[np.ndarray, ClassifierOutput, torch.Tensor], None]) -> int:
+    def _each_batch(
+        self, X, consume: Callable[[np.ndarray, ClassifierOutput, torch.Tensor], None]
+    ) -> int:
         """Run the network over X in length-sorted batches; return the number of texts.
 
         ``consume(indices, output, lengths)`` receives each batch's output.

@@ -17,27 +17,92 @@ import pandas as pd
 
 __all__ = ["REVIEW_CUES", "make_reviews"]
 
-_POSITIVE = ("wonderful", "superb", "brilliant", "moving", "delightful", "gripping",
-             "charming", "masterful", "stunning", "heartfelt", "hilarious", "touching")
-_NEGATIVE = ("dull", "awful", "tedious", "clumsy", "forgettable", "boring", "lifeless",
-             "painful", "incoherent", "bland", "dreadful", "shallow")
+_POSITIVE = (
+    "wonderful",
+    "superb",
+    "brilliant",
+    "moving",
+    "delightful",
+    "gripping",
+    "charming",
+    "masterful",
+    "stunning",
+    "heartfelt",
+    "hilarious",
+    "touching",
+)
+_NEGATIVE = (
+    "dull",
+    "awful",
+    "tedious",
+    "clumsy",
+    "forgettable",
+    "boring",
+    "lifeless",
+    "painful",
+    "incoherent",
+    "bland",
+    "dreadful",
+    "shallow",
+)
 REVIEW_CUES = {"positive": _POSITIVE, "negative": _NEGATIVE}
 """The words that carry each label's sentiment in :func:`make_reviews`."""
 
 _SLOTS = {
-    "aspect": ("acting", "plot", "script", "soundtrack", "ending", "dialogue", "pacing",
-               "cinematography", "cast", "direction", "story", "editing"),
+    "aspect": (
+        "acting",
+        "plot",
+        "script",
+        "soundtrack",
+        "ending",
+        "dialogue",
+        "pacing",
+        "cinematography",
+        "cast",
+        "direction",
+        "story",
+        "editing",
+    ),
     "noun": ("film", "movie", "picture", "drama", "comedy", "thriller", "story"),
-    "name": ("Anna Berg", "Tomas Reyes", "Mina Park", "Jules Okafor", "Lena Horvat",
-             "Sam Whitfield", "Priya Nair", "Omar Haddad", "Ines Duarte", "Kenji Mori"),
-    "place": ("cinema downtown", "old theatre", "festival", "drive-in", "airport lounge",
-              "library", "community hall"),
+    "name": (
+        "Anna Berg",
+        "Tomas Reyes",
+        "Mina Park",
+        "Jules Okafor",
+        "Lena Horvat",
+        "Sam Whitfield",
+        "Priya Nair",
+        "Omar Haddad",
+        "Ines Duarte",
+        "Kenji Mori",
+    ),
+    "place": (
+        "cinema downtown",
+        "old theatre",
+        "festival",
+        "drive-in",
+        "airport lounge",
+        "library",
+        "community hall",
+    ),
     "city": ("Lisbon", "Seoul", "Chicago", "Nairobi", "Oslo", "Lima", "Kraków", "Osaka"),
     "day": ("monday", "rainy sunday", "friday night", "holiday", "long weekend"),
     "relative": ("brother", "sister", "father", "grandmother", "cousin", "best friend"),
     "job": ("nurse", "pilot", "teacher", "detective", "baker", "journalist", "farmer"),
-    "neutral": ("long", "quiet", "colourful", "loud", "slow", "fast", "dark", "familiar",
-                "unusual", "short", "old-fashioned", "modern"),
+    "neutral": (
+        "long",
+        "quiet",
+        "colourful",
+        "loud",
+        "slow",
+        "fast",
+        "dark",
+        "familiar",
+        "unusual",
+        "short",
+        "old-fashioned",
+        "modern",
+    ),
     "instrument": ("piano", "strings", "drums", "synthesizers", "brass", "guitar"),
     "number": ("ninety", "ninety-five", "one hundred and ten", "two hundred", "eighty"),
 }
@@ -91,8 +156,9 @@ def _fill(template: str, rng: np.random.Generator, cue: str = "") -> tuple[list[
     return words, deciding
 
 
-def make_reviews(n_samples: int = 5000, *, negation_rate: float = 0.25,
-                 random_state: int = 0) -> pd.DataFrame:
+def make_reviews(
+    n_samples: int = 5000, *, negation_rate: float = 0.25, random_state: int = 0
+) -> pd.DataFrame:
     """Generate labelled movie reviews whose deciding words are known.
 
     Parameters

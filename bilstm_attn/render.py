@@ -33,8 +33,10 @@ def highlight_ansi(
         Control characters in the words are shown escaped, so a text cannot drive the
         terminal.
     """
-    safe = [word.encode("unicode_escape").decode("ascii") if not word.isprintable() else word
-            for word in words]
+    safe = [
+        word.encode("unicode_escape").decode("ascii") if not word.isprintable() else word
+        for word in words
+    ]
     weights = np.asarray(weights, dtype=np.float64)
     if len(safe) == 0:
         return ""
@@ -44,7 +46,7 @@ def highlight_ansi(
     scale = weights.max() if weights.max() > 0 else 1.0
     out = []
     for word, weight in zip(safe, weights):
-        level = int(round(weight / scale * (len(_SHADES) - 1)))
+        level = round(float(weight / scale) * (len(_SHADES) - 1))
         if weight > 0 and level > 0:
             out.append(f"\x1b[48;5;{_SHADES[level]}m\x1b[38;5;16m{word}\x1b[0m")
         else:

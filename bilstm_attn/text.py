@@ -163,7 +163,9 @@ def word_spans(text: str) -> list[tuple[int, int]]:
     return [match.span() for match in _WORD.finditer(text)]
 
 
-def piece_word_index(offsets: Sequence[tuple[int, int]], spans: Sequence[tuple[int, int]]) -> np.ndarray:
+def piece_word_index(
+    offsets: Sequence[tuple[int, int]], spans: Sequence[tuple[int, int]]
+) -> np.ndarray:
     """For each piece, the index of the word (from :func:`word_spans`) it lies in.
 
     A piece belongs to the word whose span contains its first character. Sum any
@@ -244,7 +246,9 @@ def read_word_vectors(
             try:
                 values = np.asarray(parts[1:], dtype=np.float32)
             except ValueError:
-                raise ValueError(f"{os.fspath(path)}, line {line_no}: not a word followed by numbers.") from None
+                raise ValueError(
+                    f"{os.fspath(path)}, line {line_no}: not a word followed by numbers."
+                ) from None
             dim = dim or len(values)
             if len(values) != dim:
                 raise ValueError(

@@ -117,7 +117,9 @@ def _train_one_epoch(
 
 def _epoch_line(record: dict[str, float], best: bool) -> str:
     fields = [f"epoch {record['epoch']:>3}"]
-    fields += [f"{key} {value:.4f}" for key, value in record.items() if key not in ("epoch", "seconds")]
+    fields += [
+        f"{key} {value:.4f}" for key, value in record.items() if key not in ("epoch", "seconds")
+    ]
     fields.append(f"{record['seconds']:.1f}s" + ("  *" if best else ""))
     return "  ".join(fields)
 
@@ -174,10 +176,16 @@ def run_epochs(
         for epoch in range(1, max_epochs + 1):
             started = time.perf_counter()
             batches = epoch_batches(epoch)
-            with tqdm(total=len(batches), desc=f"epoch {epoch}", unit="batch", leave=False,
-                      disable=verbose < 1) as progress:
-                train_loss = _train_one_epoch(module, optimizer, batches, batch_loss,
-                                              grad_clip, progress)
+            with tqdm(
+                total=len(batches),
+                desc=f"epoch {epoch}",
+                unit="batch",
+                leave=False,
+                disable=verbose < 1,
+            ) as progress:
+                train_loss = _train_one_epoch(
+                    module, optimizer, batches, batch_loss, grad_clip, progress
+                )
             record = {"epoch": start_epoch + epoch, "train_loss": train_loss}
             if validate is not None:
                 module.eval()

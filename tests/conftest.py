@@ -15,11 +15,21 @@ from bilstm_attn.datasets import make_reviews
 # on a 2-core machine shared with other work run slower than one.
 torch.set_num_threads(1)
 
-DATA_DIR = Path(os.environ.get("BILSTM_ATTN_SHARED_DATA",
-                               Path(__file__).resolve().parents[1] / ".." / "shared" / "data"))
+DATA_DIR = Path(
+    os.environ.get(
+        "BILSTM_ATTN_SHARED_DATA", Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
+    )
+)
 
-TINY = dict(embedding_dim=16, hidden_size=16, min_frequency=1, batch_size=32,
-            learning_rate=0.01, max_epochs=3, random_state=0)
+TINY = dict(
+    embedding_dim=16,
+    hidden_size=16,
+    min_frequency=1,
+    batch_size=32,
+    learning_rate=0.01,
+    max_epochs=3,
+    random_state=0,
+)
 
 
 @pytest.fixture(scope="session")

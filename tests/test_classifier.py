@@ -8,8 +8,14 @@ import torch
 from bilstm_attn import BiLSTMAttentionClassifier, TrainingInterruptedWarning
 from bilstm_attn.text import build_tokenizer
 
-SENTIMENT = (["a wonderful film", "an awful film", "wonderful acting", "awful acting",
-              "truly wonderful", "truly awful"] * 6)
+SENTIMENT = [
+    "a wonderful film",
+    "an awful film",
+    "wonderful acting",
+    "awful acting",
+    "truly wonderful",
+    "truly awful",
+] * 6
 SENTIMENT_Y = ["pos", "neg"] * 18
 
 
@@ -39,12 +45,15 @@ def test_transform_and_attention_weights(fitted, reviews):
     assert weights[5].shape == (1, 0)
 
 
-@pytest.mark.parametrize(("labels", "kind"), [
-    ([1, 0] * 18, "i"),
-    ([True, False] * 18, "b"),
-    (["pos", "neg"] * 18, "O"),
-    ([2.5, -1.0] * 18, "f"),
-])
+@pytest.mark.parametrize(
+    ("labels", "kind"),
+    [
+        ([1, 0] * 18, "i"),
+        ([True, False] * 18, "b"),
+        (["pos", "neg"] * 18, "O"),
+        ([2.5, -1.0] * 18, "f"),
+    ],
+)
 def test_predictions_have_the_labels_type(tiny_params, labels, kind):
     clf = BiLSTMAttentionClassifier(**tiny_params).fit(SENTIMENT, labels)
     predicted = clf.predict(SENTIMENT[:4])
@@ -55,8 +64,9 @@ def test_predictions_have_the_labels_type(tiny_params, labels, kind):
 def test_multiclass(tiny_params):
     X = ["red apple", "green leaf", "blue sky", "red rose", "green grass", "blue sea"] * 8
     y = ["red", "green", "blue"] * 16
-    clf = BiLSTMAttentionClassifier(**{**tiny_params, "max_epochs": 15},
-                                    validation_fraction=None).fit(X, y)
+    clf = BiLSTMAttentionClassifier(
+        **{**tiny_params, "max_epochs": 15}, validation_fraction=None
+    ).fit(X, y)
     assert clf.predict_proba(X).shape == (48, 3)
     assert clf.score(X, y) == 1.0
 
@@ -69,7 +79,8 @@ def test_same_random_state_same_model_and_global_rng_untouched(tiny_params, revi
     assert torch.equal(torch.get_rng_state(), before)
     b = BiLSTMAttentionClassifier(**tiny_params).fit(train["text"][:200], train["label"][:200])
     c = BiLSTMAttentionClassifier(**{**tiny_params, "random_state": 1}).fit(
-        train["text"][:200], train["label"][:200])
+        train["text"][:200], train["label"][:200]
+    )
     pa, pb, pc = (m.predict_proba(test["text"]) for m in (a, b, c))
     np.testing.assert_array_equal(pa, pb)
     assert not np.allclose(pa, pc)
@@ -91,11 +102,31 @@ def test_every_input_container_gives_the_same_predictions(fitted, reviews):
         np.testing.assert_array_equal(fitted.predict_proba(container), expected)
 
 
-@pytest.mark.parametrize("text", [
-    "", "   ", "\n\t", "😀🎬🍿", "ctrl\x00\x07\x1b[31m chars", "a" * 200_000,
-    "word " * 40_000, "<script>alert(1)</script>", "정말 재미있어요",
-], ids=["empty", "spaces", "newline-tab", "emoji", "control", "200k-chars", "40k-words",
-        "markup", "korean"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "   ",
+        "\n\t",
+        "😀🎬🍿",
+        "ctrl\x00\x07\x1b[31m chars",
+        "a" * 200_000,
+        "word " * 40_000,
+        "<script>alert(1)</script>",
+        "정말 재미있어요",
+    ],
+    ids=[
+        "empty",
+        "spaces",
+        "newline-tab",
+        "emoji",
+        "control",
+        "200k-chars",
+        "40k-words",
+        "markup",
+        "korean",
+    ],
+)
 def test_odd_texts_predict_without_error(fitted, text):
     proba = fitted.predict_proba([text, "a normal review"])
     assert proba.shape == (2, 2) and np.all(np.isfinite(proba))
@@ -111,8 +142,9 @@ def test_korean_texts(tiny_params):
     X = ["정말 재미있어요", "너무 지루해요", "최고의 영화 재미있어요", "지루하고 별로예요"] * 8
     y = [1, 0, 1, 0] * 8
     for kind in ("word", "unigram"):
-        clf = BiLSTMAttentionClassifier(**{**tiny_params, "max_epochs": 20, "tokenizer": kind},
-                                        validation_fraction=None).fit(X, y)
+        clf = BiLSTMAttentionClassifier(
+            **{**tiny_params, "max_epochs": 20, "tokenizer": kind}, validation_fraction=None
+        ).fit(X, y)
         assert clf.score(X, y) == 1.0
 
 
@@ -133,22 +165,31 @@ def test_ready_tokenizer_and_path(tiny_params, tmp_path):
     assert clf.tokenizer_.padding is None
     path = tmp_path / "tokenizer.json"
     tok.save(str(path))
-    clf = BiLSTMAttentionClassifier(**{**tiny_params, "tokenizer": str(path)}).fit(SENTIMENT, SENTIMENT_Y)
+    clf = BiLSTMAttentionClassifier(**{**tiny_params, "tokenizer": str(path)}).fit(
+        SENTIMENT, SENTIMENT_Y
+    )
     assert clf.tokenizer_.get_vocab() == tok.get_vocab()
 
 
 def test_pretrained_embeddings(tiny_params, tmp_path):
     path = tmp_path / "vectors.txt"
-    path.write_text("wonderful " + " ".join(["0.5"] * 16) + "\nawful " + " ".join(["-0.5"] * 16) + "\n")
-    clf = BiLSTMAttentionClassifier(**tiny_params, pretrained_embeddings=path, freeze_embeddings=True)
+    path.write_text(
+        "wonderful " + " ".join(["0.5"] * 16) + "\nawful " + " ".join(["-0.5"] * 16) + "\n"
+    )
+    clf = BiLSTMAttentionClassifier(
+        **tiny_params, pretrained_embeddings=path, freeze_embeddings=True
+    )
     clf.fit(SENTIMENT, SENTIMENT_Y)
     weight = clf.module_.encoder.embedding.weight
     assert torch.all(weight[clf.tokenizer_.token_to_id("wonderful")] == 0.5)
     assert not weight.requires_grad
     assert 0 < clf.embedding_coverage_ < 1
-    with pytest.raises(ValueError, match="have 16 dimensions but embedding_dim is 8; set embedding_dim=16"):
-        BiLSTMAttentionClassifier(**{**tiny_params, "embedding_dim": 8},
-                                  pretrained_embeddings=path).fit(SENTIMENT, SENTIMENT_Y)
+    with pytest.raises(
+        ValueError, match="have 16 dimensions but embedding_dim is 8; set embedding_dim=16"
+    ):
+        BiLSTMAttentionClassifier(
+            **{**tiny_params, "embedding_dim": 8}, pretrained_embeddings=path
+        ).fit(SENTIMENT, SENTIMENT_Y)
 
 
 @pytest.mark.parametrize("how", ["sample_weight", "class_weight"])
@@ -158,7 +199,9 @@ def test_zero_weight_on_a_class_means_it_is_never_learnt(tiny_params, how):
     params = {**tiny_params, "max_epochs": 5}
     if how == "class_weight":
         params["class_weight"], weights = {"neg": 0.0}, {}
-    clf = BiLSTMAttentionClassifier(**params, validation_fraction=None).fit(X, SENTIMENT_Y, **weights)
+    clf = BiLSTMAttentionClassifier(**params, validation_fraction=None).fit(
+        X, SENTIMENT_Y, **weights
+    )
     assert set(clf.predict(X)) == {"pos"}
 
 
@@ -169,8 +212,9 @@ def test_balanced_class_weight_runs(tiny_params):
 
 
 def test_warm_start_continues_training(tiny_params):
-    clf = BiLSTMAttentionClassifier(**{**tiny_params, "max_epochs": 2}, warm_start=True,
-                                    n_iter_no_change=None)
+    clf = BiLSTMAttentionClassifier(
+        **{**tiny_params, "max_epochs": 2}, warm_start=True, n_iter_no_change=None
+    )
     clf.fit(SENTIMENT, SENTIMENT_Y)
     tokenizer, module = clf.tokenizer_, clf.module_
     clf.fit(SENTIMENT, SENTIMENT_Y)
@@ -225,7 +269,9 @@ class InterruptingClassifier(BiLSTMAttentionClassifier):
 def test_ctrl_c_keeps_the_best_weights_and_a_usable_model(tiny_params):
     clf = InterruptingClassifier(**{**tiny_params, "max_epochs": 10, "batch_size": 8})
     clf._batches_per_epoch = 4  # 32 training texts (36 less 4 held out) in batches of 8
-    with pytest.warns(TrainingInterruptedWarning, match="interrupted during epoch 3; keeping the weights of epoch"):
+    with pytest.warns(
+        TrainingInterruptedWarning, match="interrupted during epoch 3; keeping the weights of epoch"
+    ):
         clf.fit(SENTIMENT, SENTIMENT_Y)
     assert len(clf.history_) == 2 and clf.best_epoch_ in (1, 2)
     assert not clf.module_.training
@@ -244,8 +290,13 @@ def test_predict_proba_from_several_threads(fitted, reviews):
 @pytest.mark.parametrize("attention", ["additive", "dot", "general", "scaled_dot"])
 @pytest.mark.parametrize(("rnn", "heads", "layers"), [("lstm", 1, 1), ("gru", 3, 2)])
 def test_model_shapes(tiny_params, attention, rnn, heads, layers):
-    clf = BiLSTMAttentionClassifier(**{**tiny_params, "max_epochs": 1}, attention=attention,
-                                    rnn=rnn, attention_heads=heads, num_layers=layers)
+    clf = BiLSTMAttentionClassifier(
+        **{**tiny_params, "max_epochs": 1},
+        attention=attention,
+        rnn=rnn,
+        attention_heads=heads,
+        num_layers=layers,
+    )
     clf.fit(SENTIMENT, SENTIMENT_Y)
     assert clf.transform(["wonderful"]).shape == (1, heads * 2 * 16)
     weights = clf.attention_weights(["truly wonderful acting"])[0]

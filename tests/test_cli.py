@@ -5,8 +5,23 @@ from bilstm_attn.cli import main
 
 
 def test_demo_trains_reports_accuracy_and_highlights(capsys):
-    assert main(["demo", "--n-train", "300", "--n-test", "50", "--max-epochs", "2", "--show", "2",
-                 "--no-color"]) == 0
+    assert (
+        main(
+            [
+                "demo",
+                "--n-train",
+                "300",
+                "--n-test",
+                "50",
+                "--max-epochs",
+                "2",
+                "--show",
+                "2",
+                "--no-color",
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert "Test accuracy:" in out and "on 50 reviews" in out
     assert out.count("top word:") == 2 and "[" in out
@@ -14,11 +29,27 @@ def test_demo_trains_reports_accuracy_and_highlights(capsys):
 
 
 def test_demo_colour(capsys):
-    main(["demo", "--n-train", "200", "--n-test", "20", "--max-epochs", "1", "--show", "1", "--color"])
+    main(
+        [
+            "demo",
+            "--n-train",
+            "200",
+            "--n-test",
+            "20",
+            "--max-epochs",
+            "1",
+            "--show",
+            "1",
+            "--color",
+        ]
+    )
     assert "\x1b[48;5;" in capsys.readouterr().out
 
 
 def test_bad_arguments_exit_with_a_message():
-    result = subprocess.run([sys.executable, "-m", "bilstm_attn.cli", "demo", "--n-train", "0"],
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "bilstm_attn.cli", "demo", "--n-train", "0"],
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 2 and "--n-train must be at least 1" in result.stderr

@@ -10,7 +10,9 @@ BUNDLED = Path(__file__).resolve().parents[1] / "datasets" / "reviews"
 
 
 def test_same_seed_same_corpus():
-    pd.testing.assert_frame_equal(make_reviews(50, random_state=3), make_reviews(50, random_state=3))
+    pd.testing.assert_frame_equal(
+        make_reviews(50, random_state=3), make_reviews(50, random_state=3)
+    )
     assert not make_reviews(50, random_state=3).equals(make_reviews(50, random_state=4))
 
 
@@ -40,7 +42,9 @@ def test_bad_size():
 
 @pytest.mark.parametrize("split", ["train", "test"])
 def test_bundled_files_are_what_the_generator_makes(split):
-    spec = importlib.util.spec_from_file_location("make_corpora", BUNDLED.parent / "make_corpora.py")
+    spec = importlib.util.spec_from_file_location(
+        "make_corpora", BUNDLED.parent / "make_corpora.py"
+    )
     make_corpora = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(make_corpora)
     REVIEW_SPLITS, review_split = make_corpora.REVIEW_SPLITS, make_corpora.review_split

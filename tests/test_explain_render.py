@@ -17,7 +17,9 @@ def test_attention_by_word_sums_pieces_onto_the_original_words(fitted):
 def test_attention_rests_on_deciding_words_of_the_bundled_corpus(fitted, reviews):
     _, test = reviews
     explained = attention_by_word(fitted, test["text"])
-    hits = [int(np.argmax(e.weights)) in row.rationale for e, row in zip(explained, test.itertuples())]
+    hits = [
+        int(np.argmax(e.weights)) in row.rationale for e, row in zip(explained, test.itertuples())
+    ]
     chance = np.mean([len(r) / len(t.split()) for r, t in zip(test["rationale"], test["text"])])
     assert chance < 0.06 and np.mean(hits) > 5 * chance
 

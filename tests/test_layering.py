@@ -23,8 +23,14 @@ def imported_modules(path: Path) -> set[str]:
 def test_nn_imports_only_torch_and_itself(path):
     for name in imported_modules(path):
         top = name.split(".")[0]
-        assert top in {"torch", "__future__", "math", "typing", "collections", "dataclasses"} or \
-            name.startswith("bilstm_attn.nn"), f"{path.name} imports {name}"
+        assert top in {
+            "torch",
+            "__future__",
+            "math",
+            "typing",
+            "collections",
+            "dataclasses",
+        } or name.startswith("bilstm_attn.nn"), f"{path.name} imports {name}"
 
 
 LOWER_THAN = {  # module: modules above it that it must not import
@@ -57,11 +63,14 @@ def test_attention_scoring_and_softmax_live_only_in_the_attention_core():
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for node in ast.walk(tree):
             if isinstance(node, ast.ClassDef):
-                assert not node.name.endswith(("Attention", "Scorer", "Pooling")), \
+                assert not node.name.endswith(("Attention", "Scorer", "Pooling")), (
                     f"{path.name} defines {node.name}"
+                )
             if isinstance(node, ast.Attribute) and node.attr in {"bmm", "tanh", "masked_fill"}:
                 raise AssertionError(f"{path.name}:{node.lineno} uses {node.attr}")
             if isinstance(node, ast.Attribute) and "softmax" in node.attr:
                 # the only other softmax turns class logits into probabilities
                 line = path.read_text(encoding="utf-8").splitlines()[node.lineno - 1]
-                assert path.name == "classifier.py" and "logits" in line, f"{path.name}:{node.lineno}"
+                assert path.name == "classifier.py" and "logits" in line, (
+                    f"{path.name}:{node.lineno}"
+                )

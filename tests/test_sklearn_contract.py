@@ -50,13 +50,17 @@ def test_clone_then_fit(fitted, reviews):
     assert copy.get_params() == fitted.get_params()
     assert not hasattr(copy, "module_") and not hasattr(copy, "classes_")
     copy.fit(train["text"], train["label"])
-    np.testing.assert_array_equal(copy.predict_proba(test["text"]), fitted.predict_proba(test["text"]))
+    np.testing.assert_array_equal(
+        copy.predict_proba(test["text"]), fitted.predict_proba(test["text"])
+    )
 
 
 def test_pickle_round_trip(fitted, reviews):
     _, test = reviews
     restored = pickle.loads(pickle.dumps(fitted))
-    np.testing.assert_array_equal(restored.predict_proba(test["text"]), fitted.predict_proba(test["text"]))
+    np.testing.assert_array_equal(
+        restored.predict_proba(test["text"]), fitted.predict_proba(test["text"])
+    )
     assert all(p.device.type == "cpu" for p in restored.module_.parameters())
     assert restored.tokenizer_.get_vocab() == fitted.tokenizer_.get_vocab()
     assert restored.history_ == fitted.history_
@@ -69,8 +73,10 @@ def test_unfitted_pickles_too():
 
 def test_pipeline(tiny_params, reviews):
     train, test = reviews
-    pipe = make_pipeline(FunctionTransformer(lambda texts: [t.lower() for t in texts]),
-                         BiLSTMAttentionClassifier(**tiny_params))
+    pipe = make_pipeline(
+        FunctionTransformer(lambda texts: [t.lower() for t in texts]),
+        BiLSTMAttentionClassifier(**tiny_params),
+    )
     pipe.fit(train["text"][:300], train["label"][:300])
     assert pipe.predict(test["text"]).shape == (len(test),)
     assert pipe.predict_proba(test["text"]).shape == (len(test), 2)
@@ -82,11 +88,18 @@ def test_grid_search_in_parallel_and_cross_val_score(tiny_params, reviews):
     grid = GridSearchCV(
         make_pipeline(BiLSTMAttentionClassifier(**{**tiny_params, "max_epochs": 2})),
         {"bilstmattentionclassifier__attention": ["dot", "additive"]},
-        cv=2, n_jobs=2, error_score="raise",
+        cv=2,
+        n_jobs=2,
+        error_score="raise",
     ).fit(X, y)
-    assert set(grid.cv_results_["param_bilstmattentionclassifier__attention"]) == {"dot", "additive"}
+    assert set(grid.cv_results_["param_bilstmattentionclassifier__attention"]) == {
+        "dot",
+        "additive",
+    }
     assert grid.best_estimator_.predict(X[:3]).shape == (3,)
-    scores = cross_val_score(BiLSTMAttentionClassifier(**{**tiny_params, "max_epochs": 2}), X, y, cv=3)
+    scores = cross_val_score(
+        BiLSTMAttentionClassifier(**{**tiny_params, "max_epochs": 2}), X, y, cv=3
+    )
     assert scores.shape == (3,) and np.all((scores >= 0) & (scores <= 1))
 
 
@@ -99,6 +112,7 @@ def test_parallel_workers_use_one_torch_thread_each(tiny_params, reviews):
     """Two loky workers on two cores: one torch thread each, no oversubscription."""
     train, _ = reviews
     X, y = list(train["text"][:60]), list(train["label"][:60])
-    threads = Parallel(n_jobs=2)(delayed(_fit_and_count_threads)({**tiny_params, "max_epochs": 1}, X, y)
-                                 for _ in range(2))
+    threads = Parallel(n_jobs=2)(
+        delayed(_fit_and_count_threads)({**tiny_params, "max_epochs": 1}, X, y) for _ in range(2)
+    )
     assert threads == [1, 1]

@@ -39,16 +39,19 @@ def test_special_ids(tokenizer):
     assert vocab_size(tokenizer) == tokenizer.get_vocab_size()
 
 
-@pytest.mark.parametrize("text", [
-    "The film was GREAT, truly great!",
-    "영화가 정말 재미있어요 ㅋㅋ",
-    "I love it 😀😀 so much",
-    "ﬁne ﬁlm",
-    "ctrl\x00\x07 chars",
-    "never seen: ξένος λόγος",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The film was GREAT, truly great!",
+        "영화가 정말 재미있어요 ㅋㅋ",
+        "I love it 😀😀 so much",
+        "ﬁne ﬁlm",
+        "ctrl\x00\x07 chars",
+        "never seen: ξένος λόγος",
+    ],
+)
 def test_offsets_map_pieces_back_to_original_words(tokenizer, text):
-    (ids, offsets), = encode_with_offsets(tokenizer, [text], None)
+    ((ids, offsets),) = encode_with_offsets(tokenizer, [text], None)
     assert len(ids) == len(offsets) > 0
     spans = word_spans(text)
     index = piece_word_index(offsets, spans)
@@ -61,7 +64,7 @@ def test_offsets_map_pieces_back_to_original_words(tokenizer, text):
 
 def test_korean_words_are_kept_whole_by_word_tokenizer():
     tok = build_tokenizer("word", CORPUS, min_frequency=1)
-    (ids, offsets), = encode_with_offsets(tok, ["정말 재미있어요"], None)
+    ((ids, offsets),) = encode_with_offsets(tok, ["정말 재미있어요"], None)
     assert [tok.id_to_token(i) for i in ids] == ["정말", "재미있어요"]
     assert offsets == [(0, 2), (3, 8)]
 
@@ -100,7 +103,7 @@ def test_max_length_keeps_the_first_pieces():
     full = encode(tok, ["the film was great"], None)[0]
     cut = encode(tok, ["the film was great"], 2)[0]
     assert cut.tolist() == full[:2].tolist()
-    (ids, offsets), = encode_with_offsets(tok, ["the film was great"], 2)
+    ((ids, offsets),) = encode_with_offsets(tok, ["the film was great"], 2)
     assert len(ids) == len(offsets) == 2
 
 
@@ -117,6 +120,7 @@ def test_ready_tokenizer_is_copied_not_mutated(tmp_path):
 
 def test_tokenizer_without_pad_token_gets_a_pad_id_past_its_vocabulary():
     from tokenizers import models, pre_tokenizers
+
     tok = Tokenizer(models.WordLevel({"a": 0, "b": 1, "<unk>": 2}, unk_token="<unk>"))
     tok.pre_tokenizer = pre_tokenizers.Whitespace()
     assert pad_id(tok) == 3 and vocab_size(tok) == 4
@@ -151,5 +155,7 @@ def test_read_word_vectors(tmp_path):
     assert matrix[tok.token_to_id("film")].tolist() == [3.0, 4.0]
     assert np.all(matrix[0] == 0)
     path.write_text("good 1.0 2.0\nfilm 3.0\n", encoding="utf-8")
-    with pytest.raises(ValueError, match="line 2: vector of size 1, but the first vector has size 2"):
+    with pytest.raises(
+        ValueError, match="line 2: vector of size 1, but the first vector has size 2"
+    ):
         read_word_vectors(path, tok, np.random.default_rng(0))

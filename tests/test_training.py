@@ -22,9 +22,15 @@ def toy_problem(seed=0):
 def test_loss_goes_down_and_history_has_one_record_per_epoch():
     module, batches, batch_loss = toy_problem()
     history = []
-    outcome = run_epochs(module, torch.optim.SGD(module.parameters(), lr=0.05),
-                         epoch_batches=lambda epoch: batches, batch_loss=batch_loss,
-                         validate=None, max_epochs=5, history=history)
+    outcome = run_epochs(
+        module,
+        torch.optim.SGD(module.parameters(), lr=0.05),
+        epoch_batches=lambda epoch: batches,
+        batch_loss=batch_loss,
+        validate=None,
+        max_epochs=5,
+        history=history,
+    )
     assert outcome.epochs == 5 and not outcome.stopped_early and not outcome.interrupted
     assert [r["epoch"] for r in history] == [1, 2, 3, 4, 5]
     assert history[-1]["train_loss"] < history[0]["train_loss"]
@@ -40,9 +46,16 @@ def test_early_stopping_restores_the_best_validation_weights():
         snapshots.append(module.weight.detach().clone())
         return {"valid_loss": next(scripted)}
 
-    outcome = run_epochs(module, torch.optim.SGD(module.parameters(), lr=0.05),
-                         epoch_batches=lambda epoch: batches, batch_loss=batch_loss,
-                         validate=validate, max_epochs=5, history=[], n_iter_no_change=2)
+    outcome = run_epochs(
+        module,
+        torch.optim.SGD(module.parameters(), lr=0.05),
+        epoch_batches=lambda epoch: batches,
+        batch_loss=batch_loss,
+        validate=validate,
+        max_epochs=5,
+        history=[],
+        n_iter_no_change=2,
+    )
     assert outcome.epochs == 4 and outcome.stopped_early and outcome.best_epoch == 2
     assert torch.equal(module.weight, snapshots[1])
 
@@ -50,9 +63,16 @@ def test_early_stopping_restores_the_best_validation_weights():
 def test_gradient_clipping_bounds_the_step():
     module, batches, batch_loss = toy_problem()
     before = module.weight.detach().clone()
-    run_epochs(module, torch.optim.SGD(module.parameters(), lr=1.0),
-               epoch_batches=lambda epoch: batches[:1], batch_loss=lambda b: 1000 * batch_loss(b),
-               validate=None, max_epochs=1, history=[], grad_clip=0.01)
+    run_epochs(
+        module,
+        torch.optim.SGD(module.parameters(), lr=1.0),
+        epoch_batches=lambda epoch: batches[:1],
+        batch_loss=lambda b: 1000 * batch_loss(b),
+        validate=None,
+        max_epochs=1,
+        history=[],
+        grad_clip=0.01,
+    )
     step = torch.cat([(module.weight - before).flatten()]).norm()
     assert step <= 0.01 + 1e-6
 
@@ -74,10 +94,18 @@ def test_ctrl_c_keeps_the_best_weights_and_warns():
         return {"valid_loss": [1.0, 2.0][len(snapshots) - 1]}
 
     history = []
-    with pytest.warns(TrainingInterruptedWarning, match="during epoch 3; keeping the weights of epoch 1"):
-        outcome = run_epochs(module, torch.optim.SGD(module.parameters(), lr=0.05),
-                             epoch_batches=lambda epoch: batches, batch_loss=interrupting_loss,
-                             validate=validate, max_epochs=10, history=history)
+    with pytest.warns(
+        TrainingInterruptedWarning, match="during epoch 3; keeping the weights of epoch 1"
+    ):
+        outcome = run_epochs(
+            module,
+            torch.optim.SGD(module.parameters(), lr=0.05),
+            epoch_batches=lambda epoch: batches,
+            batch_loss=interrupting_loss,
+            validate=validate,
+            max_epochs=10,
+            history=history,
+        )
     assert outcome.interrupted and outcome.epochs == 2 and outcome.best_epoch == 1
     assert torch.equal(module.weight, snapshots[0]) and len(history) == 2
 

@@ -13,30 +13,44 @@ X = ["good film", "bad film", "great film", "awful film"]
 Y = ["pos", "neg", "pos", "neg"]
 
 
-@pytest.mark.parametrize(("X_bad", "error", "message"), [
-    ("a single text", TypeError, r"X must be a list, tuple, .* got a single str\. Wrap it in a list"),
-    (b"bytes", TypeError, r"got a single bytes"),
-    (["ok", 3, "ok", "ok"], TypeError, r"X\[1\] is int \(3\); every item of X must be a str"),
-    (["ok", "ok", None, "ok"], ValueError, r"X\[2\] is missing \(None\).*fillna"),
-    (["ok", float("nan"), "ok", "ok"], ValueError, r"X\[1\] is missing \(nan\)"),
-    (pd.Series(["ok", pd.NA, "ok", "ok"], dtype="string"), ValueError, r"X\[1\] is missing"),
-    (["ok", "ok", "ok", b"raw"], TypeError, r"X\[3\] is bytes.*decode"),
-    ([], ValueError, r"X is empty"),
-    (pd.DataFrame({"a": X, "b": X}), ValueError, r"DataFrame with 2 columns; pass the one column"),
-    (np.array([X, X]), ValueError, r"one-dimensional; got an array of shape \(2, 4\)"),
-    (42, TypeError, r"X must be .*; got int"),
-])
+@pytest.mark.parametrize(
+    ("X_bad", "error", "message"),
+    [
+        (
+            "a single text",
+            TypeError,
+            r"X must be a list, tuple, .* got a single str\. Wrap it in a list",
+        ),
+        (b"bytes", TypeError, r"got a single bytes"),
+        (["ok", 3, "ok", "ok"], TypeError, r"X\[1\] is int \(3\); every item of X must be a str"),
+        (["ok", "ok", None, "ok"], ValueError, r"X\[2\] is missing \(None\).*fillna"),
+        (["ok", float("nan"), "ok", "ok"], ValueError, r"X\[1\] is missing \(nan\)"),
+        (pd.Series(["ok", pd.NA, "ok", "ok"], dtype="string"), ValueError, r"X\[1\] is missing"),
+        (["ok", "ok", "ok", b"raw"], TypeError, r"X\[3\] is bytes.*decode"),
+        ([], ValueError, r"X is empty"),
+        (
+            pd.DataFrame({"a": X, "b": X}),
+            ValueError,
+            r"DataFrame with 2 columns; pass the one column",
+        ),
+        (np.array([X, X]), ValueError, r"one-dimensional; got an array of shape \(2, 4\)"),
+        (42, TypeError, r"X must be .*; got int"),
+    ],
+)
 def test_bad_texts_in_fit(X_bad, error, message):
     with pytest.raises(error, match=message):
         BiLSTMAttentionClassifier().fit(X_bad, Y)
 
 
-@pytest.mark.parametrize(("y_bad", "message"), [
-    (Y[:3], r"X has 4 texts but y has 3 labels"),
-    (["pos"] * 4, r"y has a single class \('pos'\); a classifier needs labels of at least 2"),
-    (["pos", None, "neg", "neg"], r"y\[1\] is missing \(None\)"),
-    ("posneg", r"y must be .* got a single str"),
-])
+@pytest.mark.parametrize(
+    ("y_bad", "message"),
+    [
+        (Y[:3], r"X has 4 texts but y has 3 labels"),
+        (["pos"] * 4, r"y has a single class \('pos'\); a classifier needs labels of at least 2"),
+        (["pos", None, "neg", "neg"], r"y\[1\] is missing \(None\)"),
+        ("posneg", r"y must be .* got a single str"),
+    ],
+)
 def test_bad_labels(y_bad, message):
     with pytest.raises((ValueError, TypeError), match=message):
         BiLSTMAttentionClassifier().fit(X, y_bad)
@@ -47,27 +61,53 @@ def test_unhashable_labels():
         BiLSTMAttentionClassifier().fit(X, [[1], [0], [1], [0]])
 
 
-@pytest.mark.parametrize(("params", "message"), [
-    ({"attention": "bahdanau "}, "The 'attention' parameter of BiLSTMAttentionClassifier must be a str among"
-                                 " {'additive', 'dot', 'general', 'scaled_dot'}. Got 'bahdanau ' instead."),
-    ({"rnn": "transformer"}, "The 'rnn' parameter of BiLSTMAttentionClassifier must be a str among"),
-    ({"hidden_size": 0}, "The 'hidden_size' parameter of BiLSTMAttentionClassifier must be an int in the range [1, inf)"),
-    ({"dropout": 1.0}, "The 'dropout' parameter of BiLSTMAttentionClassifier must be a float in the range [0.0, 1.0)"),
-    ({"learning_rate": -1}, "The 'learning_rate' parameter"),
-    ({"validation_fraction": 1.5}, "The 'validation_fraction' parameter"),
-    ({"max_length": 0}, "The 'max_length' parameter"),
-    ({"device": "tpu"}, "The 'device' parameter"),
-    ({"batch_size": 2.5}, "The 'batch_size' parameter"),
-    ({"class_weight": "even"}, "The 'class_weight' parameter"),
-    ({"tokenizer": "wrod"}, "The 'tokenizer' parameter of BiLSTMAttentionClassifier must be one of 'bpe', "
-                            "'unigram', 'word', 'wordpiece', a tokenizers.Tokenizer, or the path of a "
-                            "tokenizer.json file. Got 'wrod' instead (no such file)."),
-    ({"tokenizer": 3}, "The 'tokenizer' parameter"),
-    ({"pretrained_embeddings": "/no/such/vectors.txt"}, "The 'pretrained_embeddings' parameter of "
-                                                        "BiLSTMAttentionClassifier names '/no/such/vectors.txt'"),
-    ({"class_weight": {"maybe": 2.0}}, "class_weight has keys ['maybe'] that are not classes in y"),
-    ({"validation_fraction": 0.9}, "validation_fraction=0.9 leaves no text to train on"),
-])
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        (
+            {"attention": "bahdanau "},
+            "The 'attention' parameter of BiLSTMAttentionClassifier must be a str among"
+            " {'additive', 'dot', 'general', 'scaled_dot'}. Got 'bahdanau ' instead.",
+        ),
+        (
+            {"rnn": "transformer"},
+            "The 'rnn' parameter of BiLSTMAttentionClassifier must be a str among",
+        ),
+        (
+            {"hidden_size": 0},
+            "The 'hidden_size' parameter of BiLSTMAttentionClassifier must be an int "
+            "in the range [1, inf)",
+        ),
+        (
+            {"dropout": 1.0},
+            "The 'dropout' parameter of BiLSTMAttentionClassifier must be a float "
+            "in the range [0.0, 1.0)",
+        ),
+        ({"learning_rate": -1}, "The 'learning_rate' parameter"),
+        ({"validation_fraction": 1.5}, "The 'validation_fraction' parameter"),
+        ({"max_length": 0}, "The 'max_length' parameter"),
+        ({"device": "tpu"}, "The 'device' parameter"),
+        ({"batch_size": 2.5}, "The 'batch_size' parameter"),
+        ({"class_weight": "even"}, "The 'class_weight' parameter"),
+        (
+            {"tokenizer": "wrod"},
+            "The 'tokenizer' parameter of BiLSTMAttentionClassifier must be one of 'bpe', "
+            "'unigram', 'word', 'wordpiece', a tokenizers.Tokenizer, or the path of a "
+            "tokenizer.json file. Got 'wrod' instead (no such file).",
+        ),
+        ({"tokenizer": 3}, "The 'tokenizer' parameter"),
+        (
+            {"pretrained_embeddings": "/no/such/vectors.txt"},
+            "The 'pretrained_embeddings' parameter of "
+            "BiLSTMAttentionClassifier names '/no/such/vectors.txt'",
+        ),
+        (
+            {"class_weight": {"maybe": 2.0}},
+            "class_weight has keys ['maybe'] that are not classes in y",
+        ),
+        ({"validation_fraction": 0.9}, "validation_fraction=0.9 leaves no text to train on"),
+    ],
+)
 def test_bad_parameters(params, message):
     with pytest.raises((ValueError, TypeError, FileNotFoundError), match=re.escape(message)):
         BiLSTMAttentionClassifier(**params, max_epochs=1).fit(X, Y)
@@ -86,18 +126,23 @@ def test_bad_sample_weight():
         BiLSTMAttentionClassifier().fit(X, Y, sample_weight=[1, -1, 1, 1])
 
 
-@pytest.mark.parametrize("method", ["predict", "predict_proba", "transform", "attention_weights", "score"])
+@pytest.mark.parametrize(
+    "method", ["predict", "predict_proba", "transform", "attention_weights", "score"]
+)
 def test_not_fitted(method):
     args = (X, Y) if method == "score" else (X,)
     with pytest.raises(NotFittedError, match="not fitted yet"):
         getattr(BiLSTMAttentionClassifier(), method)(*args)
 
 
-@pytest.mark.parametrize(("X_bad", "message"), [
-    ("one text", r"Wrap it in a list"),
-    ([1.5], r"X\[0\] is float"),
-    ([], r"X is empty"),
-])
+@pytest.mark.parametrize(
+    ("X_bad", "message"),
+    [
+        ("one text", r"Wrap it in a list"),
+        ([1.5], r"X\[0\] is float"),
+        ([], r"X is empty"),
+    ],
+)
 def test_bad_texts_in_predict(fitted, X_bad, message):
     with pytest.raises((TypeError, ValueError), match=message):
         fitted.predict(X_bad)
@@ -105,5 +150,7 @@ def test_bad_texts_in_predict(fitted, X_bad, message):
 
 def test_warm_start_with_new_labels(tiny_params):
     clf = BiLSTMAttentionClassifier(**{**tiny_params, "max_epochs": 1}, warm_start=True).fit(X, Y)
-    with pytest.raises(ValueError, match=r"y has labels \['meh'\] that the fitted model does not know"):
+    with pytest.raises(
+        ValueError, match=r"y has labels \['meh'\] that the fitted model does not know"
+    ):
         clf.fit(X, ["pos", "neg", "meh", "neg"])

@@ -60,7 +60,9 @@ def test_matches_direct_computation(name, inputs):
                 scores = [direct_score(name, scorer, query[b, i], keys[b, s]) for s in valid]
                 expected[valid] = torch.softmax(torch.stack(scores), dim=0)
             torch.testing.assert_close(out.weights[b, i], expected, atol=1e-6, rtol=1e-5)
-            torch.testing.assert_close(out.context[b, i], expected @ values[b], atol=1e-6, rtol=1e-5)
+            torch.testing.assert_close(
+                out.context[b, i], expected @ values[b], atol=1e-6, rtol=1e-5
+            )
 
 
 @pytest.mark.parametrize("name", ["dot", "scaled_dot", "general", "additive"])

@@ -32,12 +32,17 @@ def packed_reference(encoder, rnn_cls, ids, lengths):
                 getattr(ref, name.replace("l0", f"l{layer}")).copy_(param)
             for name, param in bwd.named_parameters():
                 getattr(ref, name.replace("l0", f"l{layer}") + "_reverse").copy_(param)
-    packed = pack_padded_sequence(encoder.embedding(ids), lengths.clamp(min=1), batch_first=True,
-                                  enforce_sorted=False)
+    packed = pack_padded_sequence(
+        encoder.embedding(ids), lengths.clamp(min=1), batch_first=True, enforce_sorted=False
+    )
     out, hidden = ref(packed)
     hidden = hidden[0] if isinstance(hidden, tuple) else hidden  # (L*2, B, H)
     out, _ = pad_packed_sequence(out, batch_first=True, total_length=ids.size(1))
-    final = hidden.view(layers, 2, len(lengths), H).permute(0, 2, 1, 3).reshape(layers, len(lengths), 2 * H)
+    final = (
+        hidden.view(layers, 2, len(lengths), H)
+        .permute(0, 2, 1, 3)
+        .reshape(layers, len(lengths), 2 * H)
+    )
     return out, final
 
 

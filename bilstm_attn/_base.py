@@ -13,13 +13,23 @@ from collections.abc import Iterator
 
 import numpy as np
 import torch
+from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import StrOptions
 from tokenizers import Tokenizer
 
+from bilstm_attn.nn import AdditiveScorer, DotScorer, GeneralScorer, ScaledDotScorer, Scorer
 from bilstm_attn.text import TOKENIZER_KINDS, build_tokenizer, load_tokenizer
 
-__all__ = ["Choices", "TorchEstimatorMixin", "resolve_device", "seeded"]
+__all__ = [
+    "Choices",
+    "TorchEstimatorMixin",
+    "draw_seed",
+    "make_scorer",
+    "resolve_device",
+    "seeded",
+    "validation_split",
+]
 
 
 class Choices(StrOptions):
@@ -55,6 +65,48 @@ def seeded(seed: int, device: torch.device) -> Iterator[None]:
 def draw_seed(random_state: object) -> int:
     """One integer seed from a ``random_state`` parameter (None, int or RandomState)."""
     return int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
+
+
+def make_scorer(name: str, query_size: int, key_size: int) -> Scorer:
+    """The score function named by a validated ``attention`` parameter.
+
+    The only place where an attention name becomes a class; the networks receive the
+    scorer ready-made.
+    """
+    if name == "dot":
+        return DotScorer()
+    if name == "scaled_dot":
+        return ScaledDotScorer()
+    if name == "general":
+        return GeneralScorer(query_size, key_size)
+    if name == "additive":
+        return AdditiveScorer(query_size, key_size, hidden_size=key_size)
+    raise ValueError(f"unknown attention {name!r}")
+
+
+def validation_split(
+    n_samples: int, fraction: float | None, seed: int, stratify: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Training and validation indices; stratified when every class allows it.
+
+    ``fraction=None`` gives every index to training and no validation set.
+    """
+    everything = np.arange(n_samples)
+    if fraction is None:
+        return everything, None
+    n_valid = int(np.ceil(n_samples * fraction))
+    if n_valid >= n_samples:
+        raise ValueError(
+            f"validation_fraction={fraction} leaves no text to train on with {n_samples} "
+            f"texts; lower it or set it to None."
+        )
+    try:
+        train, valid = train_test_split(
+            everything, test_size=n_valid, stratify=stratify, random_state=seed
+        )
+    except ValueError:  # a class too small to stratify
+        train, valid = train_test_split(everything, test_size=n_valid, random_state=seed)
+    return train, valid
 
 
 class TorchEstimatorMixin:

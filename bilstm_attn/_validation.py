@@ -13,7 +13,14 @@ from collections.abc import Hashable, Sequence
 import numpy as np
 import pandas as pd
 
-__all__ = ["check_labels", "check_sample_weight", "check_texts"]
+__all__ = [
+    "check_labels",
+    "check_sample_weight",
+    "check_texts",
+    "class_weights",
+    "encode_labels",
+    "sorted_classes",
+]
 
 _ACCEPTED = "a list, tuple, NumPy array or pandas Series of str, or a one-column DataFrame"
 
@@ -147,3 +154,42 @@ def check_sample_weight(sample_weight: object, n_samples: int) -> np.ndarray:
     if weights.sum() <= 0:
         raise ValueError("sample_weight sums to 0; at least one text needs a positive weight.")
     return weights
+
+
+def encode_labels(labels: np.ndarray, classes: np.ndarray) -> np.ndarray:
+    """Each label's position in ``classes``; an unknown label is an error.
+
+    Unknown labels can only come with ``warm_start``, which keeps the fitted classes.
+    """
+    index = {label: position for position, label in enumerate(classes.tolist())}
+    unknown = [label for label in dict.fromkeys(labels.tolist()) if label not in index]
+    if unknown:
+        raise ValueError(
+            f"y has labels {unknown[:5]!r} that the fitted model does not know "
+            f"(classes_ = {classes.tolist()!r}). warm_start continues training on the "
+            f"same classes; set warm_start=False to start anew."
+        )
+    return np.fromiter((index[label] for label in labels.tolist()), np.int64, len(labels))
+
+
+def class_weights(
+    class_weight: dict | str | None, classes: np.ndarray, targets: np.ndarray
+) -> np.ndarray:
+    """One weight per class from a ``class_weight`` parameter (None, "balanced" or dict).
+
+    "balanced" gives ``n_samples / (n_classes * count)``, as scikit-learn does; a class
+    absent from ``targets`` gets 1.
+    """
+    if class_weight is None:
+        return np.ones(len(classes))
+    if isinstance(class_weight, str):  # "balanced"
+        counts = np.bincount(targets, minlength=len(classes)).astype(np.float64)
+        balanced = len(targets) / (len(classes) * np.maximum(counts, 1))
+        return np.where(counts > 0, balanced, 1.0)
+    known = classes.tolist()
+    unknown = [key for key in class_weight if key not in known]
+    if unknown:
+        raise ValueError(
+            f"class_weight has keys {unknown!r} that are not classes in y (classes: {known!r})."
+        )
+    return np.array([float(class_weight.get(label, 1.0)) for label in known])

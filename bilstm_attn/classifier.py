@@ -10,25 +10,34 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.model_selection import train_test_split
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 from tokenizers import Tokenizer
 from torch import nn
 
-from bilstm_attn._base import Choices, TorchEstimatorMixin, draw_seed, resolve_device, seeded
-from bilstm_attn._validation import check_labels, check_sample_weight, check_texts, sorted_classes
+from bilstm_attn._base import (
+    Choices,
+    TorchEstimatorMixin,
+    draw_seed,
+    make_scorer,
+    resolve_device,
+    seeded,
+    validation_split,
+)
+from bilstm_attn._validation import (
+    check_labels,
+    check_sample_weight,
+    check_texts,
+    class_weights,
+    encode_labels,
+    sorted_classes,
+)
 from bilstm_attn.nn import (
-    AdditiveScorer,
     Attention,
     AttentionPooling,
     ClassifierNet,
     ClassifierOutput,
-    DotScorer,
-    GeneralScorer,
     RNNEncoder,
-    ScaledDotScorer,
-    Scorer,
     make_embedding,
 )
 from bilstm_attn.text import (
@@ -41,20 +50,9 @@ from bilstm_attn.text import (
 )
 from bilstm_attn.training import run_epochs
 
-__all__ = ["BiLSTMAttentionClassifier", "make_scorer"]
+__all__ = ["BiLSTMAttentionClassifier"]
 
 _RNNS: dict[str, type[nn.RNNBase]] = {"lstm": nn.LSTM, "gru": nn.GRU}
-
-
-def make_scorer(name: str, query_size: int, key_size: int) -> Scorer:
-    """The score function named by an estimator's validated ``attention`` parameter."""
-    if name == "dot":
-        return DotScorer()
-    if name == "scaled_dot":
-        return ScaledDotScorer()
-    if name == "general":
-        return GeneralScorer(query_size, key_size)
-    return AdditiveScorer(query_size, key_size, hidden_size=key_size)
 
 
 class BiLSTMAttentionClassifier(TorchEstimatorMixin, ClassifierMixin, BaseEstimator):
@@ -286,8 +284,8 @@ default="word"
                 f"y has a single class ({classes[0]!r}); a classifier needs labels of at "
                 f"least 2 classes."
             )
-        targets = self._class_index(labels, classes)
-        weights = weights * self._class_weights(classes, targets)[targets]
+        targets = encode_labels(labels, classes)
+        weights = weights * class_weights(self.class_weight, classes, targets)[targets]
         self.device_ = resolve_device(self.device, type(self).__name__)
         seed = draw_seed(self.random_state)
         with seeded(seed, self.device_):
@@ -345,52 +343,11 @@ default="word"
         self.embedding_coverage_ = found / matrix.shape[0]
         return matrix
 
-    def _class_index(self, labels: np.ndarray, classes: np.ndarray) -> np.ndarray:
-        index = {label: position for position, label in enumerate(classes.tolist())}
-        unknown = [label for label in dict.fromkeys(labels.tolist()) if label not in index]
-        if unknown:
-            raise ValueError(
-                f"y has labels {unknown[:5]!r} that the fitted model does not know "
-                f"(classes_ = {classes.tolist()!r}). warm_start continues training on the "
-                f"same classes; set warm_start=False to start anew."
-            )
-        return np.fromiter((index[label] for label in labels.tolist()), np.int64, len(labels))
-
-    def _class_weights(self, classes: np.ndarray, targets: np.ndarray) -> np.ndarray:
-        if self.class_weight is None:
-            return np.ones(len(classes))
-        if self.class_weight == "balanced":
-            counts = np.bincount(targets, minlength=len(classes)).astype(np.float64)
-            return np.where(counts > 0, len(targets) / (len(classes) * np.maximum(counts, 1)), 1.0)
-        known = classes.tolist()
-        unknown = [key for key in self.class_weight if key not in known]
-        if unknown:
-            raise ValueError(
-                f"class_weight has keys {unknown!r} that are not classes in y (classes: {known!r})."
-            )
-        return np.array([float(self.class_weight.get(label, 1.0)) for label in known])
-
-    def _split(self, targets: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray | None]:
-        """Training and validation indices (stratified when every class allows it)."""
-        everything = np.arange(len(targets))
-        if self.validation_fraction is None:
-            return everything, None
-        n_valid = int(np.ceil(len(targets) * self.validation_fraction))
-        if n_valid >= len(targets):
-            raise ValueError(
-                f"validation_fraction={self.validation_fraction} leaves no text to train on "
-                f"with {len(targets)} texts; lower it or set it to None."
-            )
-        try:
-            return tuple(
-                train_test_split(everything, test_size=n_valid, stratify=targets, random_state=seed)
-            )
-        except ValueError:  # a class too small to stratify
-            return tuple(train_test_split(everything, test_size=n_valid, random_state=seed))
-
     def _train(self, sequences, targets, weights, seed) -> None:
         device, pad = self.device_, pad_id(self.tokenizer_)
-        train_idx, valid_idx = self._split(targets, seed)
+        train_idx, valid_idx = validation_split(
+            len(targets), self.validation_fraction, seed, stratify=targets
+        )
         lengths = np.fromiter(map(len, sequences), np.int64, len(sequences))
         y_all = torch.from_numpy(targets).to(device)
         w_all = torch.from_numpy(weights / weights[train_idx].mean()).float().to(device)

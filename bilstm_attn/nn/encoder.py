@@ -11,6 +11,7 @@ a packed bidirectional RNN gives, while the computation stays on the fast padded
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import NamedTuple
 
 import torch
@@ -130,7 +131,7 @@ class RNNEncoder(nn.Module):
         embedding: nn.Embedding,
         hidden_size: int,
         num_layers: int = 1,
-        rnn_cls: type[nn.RNNBase] = nn.LSTM,
+        rnn_cls: Callable[..., nn.RNNBase] = nn.LSTM,
         dropout: float = 0.0,
     ) -> None:
         super().__init__()

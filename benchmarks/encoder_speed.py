@@ -85,8 +85,10 @@ def main() -> None:
     lengths = np.clip(rng.lognormal(5.4, 0.6, size=64 * 50), 10, 400).astype(int)
     index = list(bucket_batches(lengths, 64, rng))[: args.batches]
     batches = [pad_batch([rng.integers(2, 30000, n) for n in lengths[b]], 0) for b in index]
-    mixed = [pad_batch([rng.integers(2, 30000, n) for n in rng.choice(lengths, 64)], 0)
-             for _ in range(args.batches)]
+    mixed = [
+        pad_batch([rng.integers(2, 30000, n) for n in rng.choice(lengths, 64)], 0)
+        for _ in range(args.batches)
+    ]
     results = {}
     for batch_kind, data in (("bucketed", batches), ("random", mixed)):
         for name, build in (

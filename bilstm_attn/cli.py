@@ -30,8 +30,9 @@ def _demo(args: argparse.Namespace) -> int:
         hidden_size=64,
         max_epochs=args.max_epochs,
         random_state=args.seed,
-        verbose=1 if args.verbose else 0,
+        verbose=0 if args.quiet else 1,
     )
+    print("Training BiLSTMAttentionClassifier (embedding 64, hidden 64, additive attention)...")
     started = time.perf_counter()
     clf.fit(train["text"], train["label"])
     seconds = time.perf_counter() - started
@@ -72,7 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--max-epochs", type=int, default=8, help="most epochs (default 8)")
     demo.add_argument("--show", type=int, default=5, help="test reviews to display (default 5)")
     demo.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    demo.add_argument("--verbose", action="store_true", help="progress bar and epoch lines")
+    demo.add_argument("--quiet", action="store_true", help="no progress bar or epoch lines")
     demo.add_argument("--color", action="store_true", help="colour even when not on a terminal")
     demo.add_argument("--no-color", action="store_true", help="mark top words with [brackets]")
     demo.set_defaults(run=_demo)

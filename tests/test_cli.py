@@ -18,6 +18,7 @@ def test_demo_trains_reports_accuracy_and_highlights(capsys):
                 "--show",
                 "2",
                 "--no-color",
+                "--quiet",
             ]
         )
         == 0
@@ -43,7 +44,9 @@ def test_demo_colour(capsys):
             "--color",
         ]
     )
-    assert "\x1b[48;5;" in capsys.readouterr().out
+    captured = capsys.readouterr()
+    assert "\x1b[48;5;" in captured.out
+    assert "epoch   1  train_loss" in captured.out  # epoch lines unless --quiet
 
 
 def test_bad_arguments_exit_with_a_message():

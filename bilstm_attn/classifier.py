@@ -290,15 +290,26 @@ default="word"
         seed = draw_seed(self.random_state)
         with seeded(seed, self.device_):
             if not reuse:
-                self.classes_ = classes
-                self.tokenizer_ = self._fit_tokenizer(texts)
-                self.embedding_coverage_ = None
-                self.module_ = self.initialize_module(np.random.default_rng(seed))
-                self.history_ = []
+                self._initialize(texts, classes, seed)
             self.module_.to(self.device_)
             sequences = encode(self.tokenizer_, texts, self.max_length)
             self._train(sequences, targets, weights, seed)
         return self
+
+    def _initialize(self, texts: list[str], classes: np.ndarray, seed: int) -> None:
+        """Set the fitted attributes of a new model; on failure, leave none behind."""
+        try:
+            self.classes_ = classes
+            self.tokenizer_ = self._fit_tokenizer(texts)
+            self.embedding_coverage_ = None
+            self.module_ = self.initialize_module(np.random.default_rng(seed))
+            self.history_: list[dict[str, float]] = []
+        except BaseException:
+            for name in [
+                key for key in vars(self) if key.endswith("_") and not key.startswith("_")
+            ]:
+                delattr(self, name)
+            raise
 
     def initialize_module(self, rng: np.random.Generator) -> ClassifierNet:
         """Build the network for the fitted tokenizer and classes."""
@@ -350,6 +361,11 @@ default="word"
         )
         lengths = np.fromiter(map(len, sequences), np.int64, len(sequences))
         y_all = torch.from_numpy(targets).to(device)
+        if weights[train_idx].sum() <= 0:
+            raise ValueError(
+                "sample_weight and class_weight leave every training text with weight 0; "
+                "give some texts a positive weight."
+            )
         w_all = torch.from_numpy(weights / weights[train_idx].mean()).float().to(device)
         rng = np.random.default_rng(seed)
 

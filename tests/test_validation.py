@@ -154,3 +154,18 @@ def test_warm_start_with_new_labels(tiny_params):
         ValueError, match=r"y has labels \['meh'\] that the fitted model does not know"
     ):
         clf.fit(X, ["pos", "neg", "meh", "neg"])
+
+
+def test_zero_weight_everywhere(tiny_params):
+    with pytest.raises(ValueError, match="leave every training text with weight 0"):
+        BiLSTMAttentionClassifier(**tiny_params, class_weight={"pos": 0, "neg": 0}).fit(X, Y)
+
+
+def test_a_failed_fit_leaves_no_half_fitted_model(tmp_path):
+    vectors = tmp_path / "vectors.txt"
+    vectors.write_text("good 1 2 3\n", encoding="utf-8")
+    clf = BiLSTMAttentionClassifier(pretrained_embeddings=vectors, embedding_dim=5)
+    with pytest.raises(ValueError, match="set embedding_dim=3"):
+        clf.fit(X, Y)
+    with pytest.raises(NotFittedError):
+        clf.predict(X)

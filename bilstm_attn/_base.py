@@ -19,7 +19,7 @@ from sklearn.utils._param_validation import StrOptions
 from tokenizers import Tokenizer
 
 from bilstm_attn.nn import AdditiveScorer, DotScorer, GeneralScorer, ScaledDotScorer, Scorer
-from bilstm_attn.text import TOKENIZER_KINDS, build_tokenizer, load_tokenizer
+from bilstm_attn.text import GENERATION_KINDS, TOKENIZER_KINDS, build_tokenizer, load_tokenizer
 
 __all__ = [
     "Choices",
@@ -112,23 +112,31 @@ def validation_split(
 class TorchEstimatorMixin:
     """Shared steps of the fit lifecycle and pickling for torch-backed estimators."""
 
-    def _fit_tokenizer(self, texts: list[str]) -> Tokenizer:
-        """The tokenizer for ``fit``: trained on ``texts``, or a copy of the one given."""
-        spec = self.tokenizer
-        if isinstance(spec, str) and spec in TOKENIZER_KINDS:
+    def _fit_tokenizer(
+        self, texts: list[str], spec: object, param: str = "tokenizer", *, generation: bool = False
+    ) -> Tokenizer:
+        """The tokenizer for ``fit``: trained on ``texts``, or a copy of the one given.
+
+        ``spec`` is the value of the parameter named ``param``: a kind to train, a
+        ``tokenizers.Tokenizer`` or the path of a ``tokenizer.json``.
+        """
+        kinds = GENERATION_KINDS if generation else TOKENIZER_KINDS
+        if isinstance(spec, str) and spec in kinds:
             return build_tokenizer(
                 spec,
                 texts,
                 vocab_size=self.vocab_size,
                 min_frequency=self.min_frequency,
                 lowercase=self.lowercase,
+                generation=generation,
             )
+        owner = type(self).__name__
         if isinstance(spec, Tokenizer):
             return load_tokenizer(spec)
         if not os.path.isfile(spec):
-            kinds = ", ".join(repr(kind) for kind in TOKENIZER_KINDS)
+            listed = ", ".join(repr(kind) for kind in kinds)
             raise ValueError(
-                f"The 'tokenizer' parameter of {type(self).__name__} must be one of {kinds}, "
+                f"The '{param}' parameter of {owner} must be one of {listed}, "
                 f"a tokenizers.Tokenizer, or the path of a tokenizer.json file. "
                 f"Got {spec!r} instead (no such file)."
             )
@@ -136,7 +144,7 @@ class TorchEstimatorMixin:
             return load_tokenizer(spec)
         except Exception as error:
             raise ValueError(
-                f"The 'tokenizer' parameter of {type(self).__name__} names the file {spec!r}, "
+                f"The '{param}' parameter of {owner} names the file {spec!r}, "
                 f"which is not a tokenizer.json that tokenizers can read: {error}"
             ) from error
 

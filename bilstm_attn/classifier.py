@@ -300,7 +300,7 @@ default="word"
         """Set the fitted attributes of a new model; on failure, leave none behind."""
         try:
             self.classes_ = classes
-            self.tokenizer_ = self._fit_tokenizer(texts)
+            self.tokenizer_ = self._fit_tokenizer(texts, self.tokenizer)
             self.embedding_coverage_ = None
             self.module_ = self.initialize_module(np.random.default_rng(seed))
             self.history_: list[dict[str, float]] = []

@@ -1,5 +1,8 @@
 """Corpora: the bundled ones the library generates itself.
 
+``make_dates`` writes dates in many human formats with their ISO form, for the
+translator.
+
 ``make_reviews`` writes short movie reviews from the library's own templates and word
 lists (no third-party text). Most sentences are neutral filler (plot, cast, where it was
 seen, neutral adjectives such as "slow" or "colourful" that occur equally under both
@@ -10,12 +13,13 @@ which of its words decide the label, so explanations can be checked against the 
 
 from __future__ import annotations
 
+import datetime as dt
 import string
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["REVIEW_CUES", "make_reviews"]
+__all__ = ["REVIEW_CUES", "make_dates", "make_reviews"]
 
 _POSITIVE = (
     "wonderful",
@@ -210,3 +214,99 @@ def make_reviews(
             words += sentence_words
         rows.append((" ".join(words), str(label), deciding))
     return pd.DataFrame(rows, columns=["text", "label", "rationale"])
+
+
+_MONTHS = (
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+)
+_WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+_KO_WEEKDAYS = ("월", "화", "수", "목", "금", "토", "일")
+
+
+def _ordinal(day: int) -> str:
+    suffix = "th" if 11 <= day % 100 <= 13 else {1: "st", 2: "nd", 3: "rd"}.get(day % 10, "th")
+    return f"{day}{suffix}"
+
+
+# Each format renders a date; numeric formats follow one fixed convention each, so that
+# every source has one reading: "/" is month/day/year (US) or year/month/day, "." and "-"
+# are day.month.year, two-digit years mean 1930-2029.
+_DATE_FORMATS = (
+    lambda d: f"{_MONTHS[d.month - 1]} {d.day}, {d.year}",
+    lambda d: f"{_MONTHS[d.month - 1][:3]} {d.day}, {d.year}",
+    lambda d: f"{d.day} {_MONTHS[d.month - 1]} {d.year}",
+    lambda d: f"{d.day} {_MONTHS[d.month - 1][:3]} {d.year}",
+    lambda d: f"{_WEEKDAYS[d.weekday()]}, {_MONTHS[d.month - 1]} {d.day}, {d.year}",
+    lambda d: f"{_WEEKDAYS[d.weekday()][:3]}, {d.day} {_MONTHS[d.month - 1][:3]} {d.year}",
+    lambda d: f"{_MONTHS[d.month - 1]} {_ordinal(d.day)}, {d.year}",
+    lambda d: f"the {_ordinal(d.day)} of {_MONTHS[d.month - 1]} {d.year}",
+    lambda d: f"{d.month}/{d.day}/{d.year}",
+    lambda d: f"{d.month:02d}/{d.day:02d}/{d.year}",
+    lambda d: f"{d.month}/{d.day}/{d.year % 100:02d}",
+    lambda d: f"{d.year}/{d.month:02d}/{d.day:02d}",
+    lambda d: f"{d.day:02d}.{d.month:02d}.{d.year}",
+    lambda d: f"{d.day}.{d.month}.{d.year}",
+    lambda d: f"{d.day:02d}-{d.month:02d}-{d.year}",
+    lambda d: f"{d.year}년 {d.month}월 {d.day}일",
+    lambda d: f"{d.year}년 {d.month}월 {d.day}일 {_KO_WEEKDAYS[d.weekday()]}요일",
+    lambda d: f"{d.year}. {d.month}. {d.day}.",
+)
+
+
+def _case(text: str, rng: np.random.Generator) -> str:
+    roll = rng.random()
+    if roll < 0.6:
+        return text
+    if roll < 0.8:
+        return text.upper()
+    return text.title()
+
+
+def make_dates(n_samples: int = 20000, *, random_state: int = 0) -> pd.DataFrame:
+    """Generate human-written dates and their ISO form, for training translators.
+
+    Dates from 1930-01-01 to 2029-12-31 are written in 18 formats: month names and
+    abbreviations, ordinals ("the 3rd of may 1999"), weekdays, numeric dates with "/",
+    "." or "-", two-digit years, and Korean ("2019년 3월 7일 목요일"); in lower, upper or
+    title case. Each numeric format follows one convention (see the source), so every
+    date has exactly one reading.
+
+    Parameters
+    ----------
+    n_samples : int, default=20000
+    random_state : int, default=0
+
+    Returns
+    -------
+    DataFrame with columns ``source`` (the written date) and ``target`` ("YYYY-MM-DD").
+
+    Examples
+    --------
+    >>> df = make_dates(3, random_state=0)
+    >>> list(df.columns)
+    ['source', 'target']
+    >>> all(len(t) == 10 and t[4] == t[7] == "-" for t in df["target"])
+    True
+    """
+    if not isinstance(n_samples, (int, np.integer)) or n_samples < 1:
+        raise ValueError(f"n_samples must be a positive int; got {n_samples!r}.")
+    rng = np.random.default_rng(random_state)
+    first = dt.date(1930, 1, 1).toordinal()
+    span = dt.date(2029, 12, 31).toordinal() - first + 1
+    rows = []
+    for _ in range(n_samples):
+        date = dt.date.fromordinal(first + int(rng.integers(span)))
+        fmt = _DATE_FORMATS[int(rng.integers(len(_DATE_FORMATS)))]
+        rows.append((_case(fmt(date), rng), date.isoformat()))
+    return pd.DataFrame(rows, columns=["source", "target"])

@@ -1,4 +1,4 @@
-"""Views of word weights: terminal (ANSI colours or plain brackets)."""
+"""Views: word weights in the terminal, attention matrices in the terminal and matplotlib."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-__all__ = ["highlight_ansi"]
+__all__ = ["attention_ansi", "highlight_ansi", "plot_attention"]
 
 # 256-colour backgrounds from pale yellow to deep orange, for rising weight.
 _SHADES = (230, 229, 228, 221, 214, 208)
@@ -52,3 +52,53 @@ def highlight_ansi(
         else:
             out.append(word)
     return " ".join(out)
+
+
+_BLOCKS = " ░▒▓█"
+
+
+def _printable(token: str) -> str:
+    return token if token.isprintable() else token.encode("unicode_escape").decode("ascii")
+
+
+def attention_ansi(source: Sequence[str], target: Sequence[str], matrix: np.ndarray) -> str:
+    """An attention matrix as text: one row per target token, one column per source token.
+
+    Each cell is a shade from blank (0) to a full block (1); the source tokens are listed
+    under their column numbers.
+    """
+    matrix = np.asarray(matrix, dtype=np.float64)
+    width = max([len(_printable(t)) for t in target] + [1])
+
+    def cells(row: np.ndarray) -> str:
+        shades = (min(int(w * len(_BLOCKS)), len(_BLOCKS) - 1) for w in row)
+        return "".join(_BLOCKS[shade] * 2 for shade in shades)
+
+    lines = [f"{_printable(tok):>{width}} |{cells(row)}|" for tok, row in zip(target, matrix)]
+    legend = "  ".join(f"{i}:{_printable(tok)}" for i, tok in enumerate(source))
+    header = " " * width + "  " + "".join(f"{i % 10:<2}" for i in range(len(source)))
+    return "\n".join([header, *lines, f"source: {legend}"])
+
+
+def plot_attention(source: Sequence[str], target: Sequence[str], matrix: np.ndarray, ax=None):
+    """A matplotlib heatmap of an attention matrix: source on x, target on y.
+
+    Returns the Axes. Needs matplotlib (``pip install bilstm-attn[plot]``).
+    """
+    try:
+        import matplotlib.pyplot as plt
+    except ImportError as error:  # pragma: no cover - depends on the environment
+        raise ImportError(
+            "plot() needs matplotlib; install it with pip install 'bilstm-attn[plot]'."
+        ) from error
+    if ax is None:
+        size = (max(3.0, 0.35 * len(source) + 1.5), max(2.5, 0.35 * len(target) + 1.0))
+        _, ax = plt.subplots(figsize=size)
+    image = ax.imshow(np.asarray(matrix), cmap="gray", vmin=0.0, vmax=1.0, aspect="auto")
+    ax.set_xticks(range(len(source)), [_printable(t) for t in source], rotation=90)
+    ax.set_yticks(range(len(target)), [_printable(t) for t in target])
+    ax.set_xlabel("source")
+    ax.set_ylabel("output")
+    ax.figure.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
+    ax.figure.tight_layout()
+    return ax

@@ -20,34 +20,51 @@ from collections.abc import Iterator, Sequence
 
 import numpy as np
 import torch
-from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
+from tokenizers import (
+    Regex,
+    Tokenizer,
+    decoders,
+    models,
+    normalizers,
+    pre_tokenizers,
+    trainers,
+)
 
 __all__ = [
+    "BOS_TOKEN",
+    "EOS_TOKEN",
+    "GENERATION_KINDS",
     "PAD_TOKEN",
     "TOKENIZER_KINDS",
     "UNK_TOKEN",
     "bucket_batches",
     "build_tokenizer",
+    "detokenize",
     "encode",
     "encode_with_offsets",
     "pad_batch",
     "pad_id",
     "piece_word_index",
     "read_word_vectors",
+    "special_id",
     "vocab_size",
     "word_spans",
 ]
 
 PAD_TOKEN = "[PAD]"
 UNK_TOKEN = "[UNK]"
+BOS_TOKEN = "[BOS]"
+EOS_TOKEN = "[EOS]"
 TOKENIZER_KINDS = ("bpe", "unigram", "word", "wordpiece")
+GENERATION_KINDS = ("bpe", "char", "unigram", "word", "wordpiece")
+_SPACE = "\u2581"  # "▁", how generation tokenizers mark a space
 _PAD_CANDIDATES = (PAD_TOKEN, "<pad>", "<PAD>", "[pad]")
 _WORD = re.compile(r"\S+")
 
 
 def _new_tokenizer(kind: str) -> tuple[Tokenizer, trainers.Trainer]:
     """An untrained tokenizer of one kind and its trainer class (not yet configured)."""
-    if kind == "word":
+    if kind in ("word", "char"):
         return Tokenizer(models.WordLevel(unk_token=UNK_TOKEN)), trainers.WordLevelTrainer
     if kind == "bpe":
         tok = Tokenizer(models.BPE(unk_token=UNK_TOKEN, continuing_subword_prefix="##"))
@@ -69,14 +86,15 @@ def build_tokenizer(
     vocab_size: int = 30000,
     min_frequency: int = 2,
     lowercase: bool = True,
+    generation: bool = False,
 ) -> Tokenizer:
     """Train a tokenizer on ``texts``.
 
     Parameters
     ----------
-    kind : {"word", "bpe", "wordpiece", "unigram"}
-        Whole words, or sub-word pieces learnt by byte-pair encoding, WordPiece or the
-        unigram language model.
+    kind : {"word", "bpe", "wordpiece", "unigram", "char"}
+        Whole words, sub-word pieces learnt by byte-pair encoding, WordPiece or the
+        unigram language model, or single characters ("char", with ``generation`` only).
     texts : sequence of str
         Training texts.
     vocab_size : int, default=30000
@@ -85,6 +103,10 @@ def build_tokenizer(
         Pieces seen fewer times are left out (ignored by "unigram").
     lowercase : bool, default=True
         Lowercase after NFKC normalisation.
+    generation : bool, default=False
+        Build a tokenizer whose output :func:`detokenize` turns back into text: spaces
+        become ``▁`` marks (punctuation split off) or, for "char", tokens of their own;
+        ``[BOS]`` and ``[EOS]`` are added as ids 2 and 3.
 
     Returns
     -------
@@ -94,9 +116,16 @@ def build_tokenizer(
     tokenizer, trainer_cls = _new_tokenizer(kind)
     steps = [normalizers.NFKC()] + ([normalizers.Lowercase()] if lowercase else [])
     tokenizer.normalizer = normalizers.Sequence(steps)
-    tokenizer.pre_tokenizer = pre_tokenizers.Whitespace()
-    options = {"vocab_size": vocab_size, "special_tokens": [PAD_TOKEN, UNK_TOKEN]}
-    options["show_progress"] = False
+    specials = [PAD_TOKEN, UNK_TOKEN] + ([BOS_TOKEN, EOS_TOKEN] if generation else [])
+    if kind == "char":
+        tokenizer.pre_tokenizer = pre_tokenizers.Split(Regex(r"[\s\S]"), "isolated")
+    elif generation:
+        tokenizer.pre_tokenizer = pre_tokenizers.Sequence(
+            [pre_tokenizers.Metaspace(replacement=_SPACE), pre_tokenizers.Punctuation()]
+        )
+    else:
+        tokenizer.pre_tokenizer = pre_tokenizers.Whitespace()
+    options = {"vocab_size": vocab_size, "special_tokens": specials, "show_progress": False}
     if kind == "unigram":
         options["unk_token"] = UNK_TOKEN
     else:
@@ -105,6 +134,29 @@ def build_tokenizer(
         options["continuing_subword_prefix"] = "##"
     tokenizer.train_from_iterator(texts, trainer=trainer_cls(**options), length=len(texts))
     return tokenizer
+
+
+def detokenize(tokenizer: Tokenizer, ids: Sequence[int]) -> str:
+    """The text of generated ids: special tokens dropped, pieces joined, spaces restored."""
+    specials = {PAD_TOKEN, BOS_TOKEN, EOS_TOKEN}
+    pieces = []
+    for token_id in ids:
+        token = tokenizer.id_to_token(int(token_id))
+        if token is None or token in specials:
+            continue
+        pieces.append(token[2:] if token.startswith("##") and len(token) > 2 else token)
+    return "".join(pieces).replace(_SPACE, " ").strip(" ")
+
+
+def special_id(tokenizer: Tokenizer, token: str) -> int:
+    """Id of a special token the library's generation tokenizers carry."""
+    token_id = tokenizer.token_to_id(token)
+    if token_id is None:
+        raise ValueError(
+            f"the tokenizer has no {token} token; a tokenizer for generation needs "
+            f"{PAD_TOKEN}, {UNK_TOKEN}, {BOS_TOKEN} and {EOS_TOKEN}."
+        )
+    return token_id
 
 
 def load_tokenizer(tokenizer: Tokenizer | str | os.PathLike) -> Tokenizer:

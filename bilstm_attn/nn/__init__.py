@@ -14,6 +14,13 @@ from bilstm_attn.nn.attention import (
     Scorer,
     masked_softmax,
 )
+from bilstm_attn.nn.decoder import (
+    AttentionDecoder,
+    BahdanauDecoder,
+    DecoderState,
+    LuongDecoder,
+    StepOutput,
+)
 from bilstm_attn.nn.encoder import (
     EncoderOutput,
     RNNEncoder,
@@ -21,21 +28,27 @@ from bilstm_attn.nn.encoder import (
     make_embedding,
     reverse_within_length,
 )
-from bilstm_attn.nn.models import ClassifierNet, ClassifierOutput
+from bilstm_attn.nn.models import ClassifierNet, ClassifierOutput, Seq2SeqNet
 
 __all__ = [
     "AdditiveScorer",
     "Attention",
+    "AttentionDecoder",
     "AttentionOutput",
     "AttentionPooling",
+    "BahdanauDecoder",
     "ClassifierNet",
     "ClassifierOutput",
+    "DecoderState",
     "DotScorer",
     "EncoderOutput",
     "GeneralScorer",
+    "LuongDecoder",
     "RNNEncoder",
     "ScaledDotScorer",
     "Scorer",
+    "Seq2SeqNet",
+    "StepOutput",
     "lengths_to_mask",
     "make_embedding",
     "masked_softmax",

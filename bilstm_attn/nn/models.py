@@ -7,9 +7,10 @@ from typing import NamedTuple
 from torch import Tensor, nn
 
 from bilstm_attn.nn.attention import AttentionPooling
-from bilstm_attn.nn.encoder import RNNEncoder
+from bilstm_attn.nn.decoder import AttentionDecoder
+from bilstm_attn.nn.encoder import EncoderOutput, RNNEncoder
 
-__all__ = ["ClassifierNet", "ClassifierOutput"]
+__all__ = ["ClassifierNet", "ClassifierOutput", "Seq2SeqNet"]
 
 
 class ClassifierOutput(NamedTuple):
@@ -77,3 +78,28 @@ class ClassifierNet(nn.Module):
         pooled, weights = self.pooling(encoded.states, encoded.mask)  # (B, h*2H), (B, h, S)
         logits = self.head(self.dropout(pooled))  # (B, C)
         return ClassifierOutput(logits, weights, pooled)
+
+
+class Seq2SeqNet(nn.Module):
+    """Encoder and attentive decoder (Bahdanau et al. 2015; Luong et al. 2015).
+
+    Parameters
+    ----------
+    encoder : RNNEncoder
+    decoder : AttentionDecoder
+    """
+
+    def __init__(self, encoder: RNNEncoder, decoder: AttentionDecoder) -> None:
+        super().__init__()
+        self.encoder = encoder
+        self.decoder = decoder
+
+    def encode(self, source_ids: Tensor, source_lengths: Tensor) -> EncoderOutput:
+        """Encode the sources (B, S) once, for teacher forcing or search."""
+        return self.encoder(source_ids, source_lengths)
+
+    def forward(
+        self, source_ids: Tensor, source_lengths: Tensor, target_in: Tensor
+    ) -> tuple[Tensor, Tensor]:
+        """Teacher-forced logits (B, T, V) and attention (B, T, S)."""
+        return self.decoder(target_in, self.encode(source_ids, source_lengths))

@@ -1,0 +1,221 @@
+"""Attentive LSTM decoders: one step at a time, attention injected from the core.
+
+Two styles share the state, the bridge from the encoder and the output layer, and differ
+in one method, :meth:`AttentionDecoder.step`:
+
+- :class:`BahdanauDecoder` (Bahdanau et al. 2015, eq. 4-6): the *previous* decoder state
+  queries the encoder; the context goes into the LSTM input with the previous token.
+- :class:`LuongDecoder` (Luong et al. 2015, eq. 5 and sec. 3.3): the *current* state
+  queries; the attentional hidden state ``h~_t = tanh(W_c [c_t; h_t])`` makes the
+  prediction and is fed into the next step's input ("input feeding").
+
+Shapes: B batch, S source length, D encoder state size (2H_enc), H decoder size, E
+embedding size, V vocabulary, L decoder layers.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import torch
+from torch import Tensor, nn
+
+from bilstm_attn.nn.attention import Attention
+from bilstm_attn.nn.encoder import EncoderOutput
+
+__all__ = ["AttentionDecoder", "BahdanauDecoder", "DecoderState", "LuongDecoder", "StepOutput"]
+
+
+class DecoderState(NamedTuple):
+    """The recurrent state carried from one step to the next.
+
+    Attributes
+    ----------
+    hidden : Tensor of shape (L, B, H)
+    cell : Tensor of shape (L, B, H)
+    feed : Tensor of shape (B, H)
+        Luong: the previous attentional hidden state (input feeding). Bahdanau: unused
+        (zeros).
+    """
+
+    hidden: Tensor
+    cell: Tensor
+    feed: Tensor
+
+    def select(self, index: Tensor) -> DecoderState:
+        """Keep (and reorder, repeat) the batch rows in ``index``, e.g. for beam search."""
+        return DecoderState(self.hidden[:, index], self.cell[:, index], self.feed[index])
+
+
+class StepOutput(NamedTuple):
+    """What one decoder step returns.
+
+    Attributes
+    ----------
+    logits : Tensor of shape (B, V)
+    state : DecoderState
+    attention : Tensor of shape (B, S)
+        This step's attention over the source; 0 on padding, sums to 1.
+    """
+
+    logits: Tensor
+    state: DecoderState
+    attention: Tensor
+
+
+class AttentionDecoder(nn.Module):
+    """Base of the attentive decoders: bridge, output layer, teacher-forced unrolling.
+
+    Parameters
+    ----------
+    embedding : nn.Embedding
+        Target token embedding (E).
+    attention : Attention
+        The attention core, with a scorer for query size H and key size D.
+    encoder_size : int
+        D, the size of the encoder states.
+    hidden_size : int
+        H.
+    vocab_size : int
+        V.
+    num_layers : int, default=1
+    dropout : float, default=0.0
+    """
+
+    def __init__(
+        self,
+        embedding: nn.Embedding,
+        attention: Attention,
+        encoder_size: int,
+        hidden_size: int,
+        vocab_size: int,
+        num_layers: int = 1,
+        dropout: float = 0.0,
+    ) -> None:
+        super().__init__()
+        self.embedding = embedding
+        self.attention = attention
+        self.hidden_size = hidden_size
+        self.num_layers = num_layers
+        self.dropout = nn.Dropout(dropout)
+        self.bridge = nn.Linear(encoder_size, hidden_size)
+        self.rnn = nn.LSTM(
+            self._rnn_input_size(embedding.embedding_dim, encoder_size, hidden_size),
+            hidden_size,
+            num_layers=num_layers,
+            batch_first=True,
+            dropout=dropout if num_layers > 1 else 0.0,
+        )
+        self.output = nn.Linear(hidden_size, vocab_size)
+
+    def _rnn_input_size(self, embedding_size: int, encoder_size: int, hidden_size: int) -> int:
+        raise NotImplementedError
+
+    def init_state(self, encoded: EncoderOutput) -> DecoderState:
+        """The first state, bridged from the encoder: ``h_0 = tanh(W_b s_final)``."""
+        top = encoded.final[-1]  # (B, D)
+        hidden = torch.tanh(self.bridge(top))  # (B, H)
+        hidden = hidden.unsqueeze(0).expand(self.num_layers, -1, -1).contiguous()  # (L, B, H)
+        feed = hidden.new_zeros(hidden.shape[1:])  # (B, H)
+        return DecoderState(hidden, torch.zeros_like(hidden), feed)
+
+    def project_keys(self, states: Tensor) -> Tensor:
+        """The key projection of the attention, once per source batch."""
+        return self.attention.project_keys(states)
+
+    def step(
+        self,
+        previous: Tensor,
+        state: DecoderState,
+        encoded: EncoderOutput,
+        projected_keys: Tensor,
+    ) -> StepOutput:
+        """One step: the previous tokens (B,) in, next-token logits (B, V) out."""
+        raise NotImplementedError
+
+    def forward(self, target_in: Tensor, encoded: EncoderOutput) -> tuple[Tensor, Tensor]:
+        """Teacher-forced unrolling over a whole target.
+
+        Parameters
+        ----------
+        target_in : long Tensor of shape (B, T)
+            ``[BOS] y_1 ... y_{T-1}``, the gold previous tokens.
+        encoded : EncoderOutput
+
+        Returns
+        -------
+        logits : Tensor of shape (B, T, V)
+        attention : Tensor of shape (B, T, S)
+        """
+        state = self.init_state(encoded)
+        projected = self.project_keys(encoded.states)  # once for all steps
+        logits, attention = [], []
+        for t in range(target_in.size(1)):
+            out = self.step(target_in[:, t], state, encoded, projected)
+            state = out.state
+            logits.append(out.logits)
+            attention.append(out.attention)
+        return torch.stack(logits, dim=1), torch.stack(attention, dim=1)  # (B, T, V), (B, T, S)
+
+    def _attend(self, query: Tensor, encoded: EncoderOutput, projected_keys: Tensor):
+        out = self.attention(
+            query.unsqueeze(1), encoded.states, mask=encoded.mask, projected_keys=projected_keys
+        )  # context (B, 1, D), weights (B, 1, S)
+        return out.context.squeeze(1), out.weights.squeeze(1)  # (B, D), (B, S)
+
+
+class BahdanauDecoder(AttentionDecoder):
+    """Bahdanau et al. (2015): ``c_t = attn(s_{t-1}, h)``,
+    ``s_t = LSTM([E y_{t-1}; c_t], s_{t-1})``.
+
+    The output layer reads ``tanh(W_o [s_t; c_t; E y_{t-1}])`` (the deep output of eq. A.5
+    without the maxout).
+    """
+
+    def __init__(
+        self, embedding, attention, encoder_size, hidden_size, vocab_size, num_layers=1, dropout=0.0
+    ) -> None:
+        super().__init__(
+            embedding, attention, encoder_size, hidden_size, vocab_size, num_layers, dropout
+        )
+        self.pre_output = nn.Linear(
+            hidden_size + encoder_size + embedding.embedding_dim, hidden_size
+        )
+
+    def _rnn_input_size(self, embedding_size: int, encoder_size: int, hidden_size: int) -> int:
+        return embedding_size + encoder_size
+
+    def step(self, previous, state, encoded, projected_keys) -> StepOutput:
+        embedded = self.dropout(self.embedding(previous))  # (B, E)
+        context, weights = self._attend(state.hidden[-1], encoded, projected_keys)  # (B, D)
+        rnn_in = torch.cat([embedded, context], dim=-1).unsqueeze(1)  # (B, 1, E + D)
+        out, (hidden, cell) = self.rnn(rnn_in, (state.hidden, state.cell))  # out (B, 1, H)
+        features = torch.cat([out.squeeze(1), context, embedded], dim=-1)  # (B, H + D + E)
+        pre = self.dropout(torch.tanh(self.pre_output(features)))  # (B, H)
+        return StepOutput(self.output(pre), DecoderState(hidden, cell, state.feed), weights)
+
+
+class LuongDecoder(AttentionDecoder):
+    """Luong et al. (2015): ``h_t = LSTM([E y_{t-1}; h~_{t-1}], h_{t-1})``,
+    ``c_t = attn(h_t, h)``, ``h~_t = tanh(W_c [c_t; h_t])``, ``p = softmax(W_s h~_t)``."""
+
+    def __init__(
+        self, embedding, attention, encoder_size, hidden_size, vocab_size, num_layers=1, dropout=0.0
+    ) -> None:
+        super().__init__(
+            embedding, attention, encoder_size, hidden_size, vocab_size, num_layers, dropout
+        )
+        self.combine = nn.Linear(encoder_size + hidden_size, hidden_size, bias=False)  # W_c
+
+    def _rnn_input_size(self, embedding_size: int, encoder_size: int, hidden_size: int) -> int:
+        return embedding_size + hidden_size
+
+    def step(self, previous, state, encoded, projected_keys) -> StepOutput:
+        embedded = self.dropout(self.embedding(previous))  # (B, E)
+        rnn_in = torch.cat([embedded, state.feed], dim=-1).unsqueeze(1)  # (B, 1, E + H)
+        out, (hidden, cell) = self.rnn(rnn_in, (state.hidden, state.cell))  # out (B, 1, H)
+        query = out.squeeze(1)  # (B, H)
+        context, weights = self._attend(query, encoded, projected_keys)  # (B, D), (B, S)
+        attentional = torch.tanh(self.combine(torch.cat([context, query], dim=-1)))  # (B, H)
+        logits = self.output(self.dropout(attentional))  # (B, V)
+        return StepOutput(logits, DecoderState(hidden, cell, attentional), weights)

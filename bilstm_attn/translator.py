@@ -1,0 +1,522 @@
+"""Seq2SeqTranslator: an attentive encoder-decoder with the scikit-learn conventions."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from sklearn.base import BaseEstimator
+from sklearn.utils._param_validation import Interval
+from sklearn.utils.validation import check_is_fitted
+from tokenizers import Tokenizer
+from torch import nn
+
+from bilstm_attn._base import (
+    Choices,
+    TorchEstimatorMixin,
+    draw_seed,
+    make_scorer,
+    resolve_device,
+    seeded,
+    validation_split,
+)
+from bilstm_attn._validation import check_texts
+from bilstm_attn.decoding import DecodeResult, beam_search, greedy_decode
+from bilstm_attn.nn import (
+    Attention,
+    BahdanauDecoder,
+    LuongDecoder,
+    RNNEncoder,
+    Seq2SeqNet,
+    make_embedding,
+)
+from bilstm_attn.text import (
+    BOS_TOKEN,
+    EOS_TOKEN,
+    bucket_batches,
+    detokenize,
+    encode,
+    pad_batch,
+    pad_id,
+    special_id,
+    vocab_size,
+)
+from bilstm_attn.training import run_epochs
+
+__all__ = ["Seq2SeqTranslator", "Translation"]
+
+_DECODERS = {"bahdanau": BahdanauDecoder, "luong": LuongDecoder}
+_RNNS = {"lstm": nn.LSTM, "gru": nn.GRU}
+
+
+@dataclass
+class Translation:
+    """One translated text with what the model attended to.
+
+    Attributes
+    ----------
+    text : str
+        The output text.
+    source : str
+        The input text.
+    source_tokens, tokens : list of str
+        The source pieces the model read and the pieces it wrote.
+    attention : ndarray of shape (len(tokens), len(source_tokens))
+        Row t: the attention over the source when ``tokens[t]`` was written; rows sum to 1.
+    score : float
+        Log-probability of the output.
+    """
+
+    text: str
+    source: str
+    source_tokens: list[str]
+    tokens: list[str]
+    attention: np.ndarray
+    score: float
+
+    def plot(self, ax=None):
+        """Heatmap of the attention, source on x and output on y (needs matplotlib)."""
+        from bilstm_attn.render import plot_attention
+
+        return plot_attention(self.source_tokens, self.tokens, self.attention, ax=ax)
+
+    def to_ansi(self) -> str:
+        """The attention matrix drawn with shaded blocks for a terminal."""
+        from bilstm_attn.render import attention_ansi
+
+        return attention_ansi(self.source_tokens, self.tokens, self.attention)
+
+
+class Seq2SeqTranslator(TorchEstimatorMixin, BaseEstimator):
+    """Sequence-to-sequence translator: BiLSTM encoder, attentive LSTM decoder.
+
+    The encoder is the classifier's exact bidirectional encoder; the decoder attends with
+    the same attention core (Bahdanau et al. 2015; Luong et al. 2015). Trained with teacher
+    forcing; translates by greedy or beam search.
+
+    Parameters
+    ----------
+    tokenizer : {"char", "word", "bpe", "wordpiece", "unigram"}, tokenizers.Tokenizer \
+or path, default="char"
+        Source tokenizer: a kind trained in ``fit`` (characters suit dates and other
+        short strings; sub-words suit natural language), or a ready tokenizer with
+        ``[PAD]``, ``[UNK]``, ``[BOS]`` and ``[EOS]`` tokens, copied and never changed.
+    target_tokenizer : same choices, default=None
+        Target tokenizer; None uses the kind of ``tokenizer`` with its own vocabulary.
+    share_vocabulary : bool, default=False
+        Train one tokenizer on sources and targets together and use it for both.
+    vocab_size : int, default=8000
+        Largest vocabulary of each trained tokenizer.
+    min_frequency : int, default=1
+        Pieces seen fewer times are left out of a trained vocabulary.
+    lowercase : bool, default=False
+        Lowercase texts in trained tokenizers (outputs are then lowercase too).
+    max_length : int, default=200
+        Longest source, and target, in pieces; longer texts are cut to their first
+        ``max_length`` pieces (the rest is neither read nor learnt).
+    embedding_dim : int, default=64
+    hidden_size : int, default=128
+        Size of each encoder direction; the decoder has ``2 * hidden_size``.
+    num_layers : int, default=1
+        Layers of the encoder and of the decoder.
+    rnn : {"lstm", "gru"}, default="lstm"
+        Encoder cell (the decoder is an LSTM).
+    attention : {"additive", "dot", "general", "scaled_dot"}, default="additive"
+        Score function.
+    decoder : {"bahdanau", "luong"}, default="bahdanau"
+        Decoder style: attend with the previous state and feed the context into the LSTM
+        (Bahdanau), or attend with the current state and feed the attentional state into
+        the next step (Luong).
+    dropout : float, default=0.1
+    learning_rate : float, default=2e-3
+    weight_decay : float, default=0.0
+    batch_size : int, default=64
+    max_epochs : int, default=10
+    grad_clip : float or None, default=5.0
+    validation_fraction : float or None, default=0.05
+        Share of the pairs held out for early stopping on the validation loss.
+    n_iter_no_change : int or None, default=2
+    beam_size : int, default=1
+        1 is greedy search.
+    length_penalty : float, default=1.0
+        Alpha of the beam search length normalisation ((5 + length) / 6) ** alpha.
+    max_output_length : int, default=100
+        Most output pieces.
+    metric : {"bleu", "exact"}, default="bleu"
+        What ``score`` returns: corpus BLEU (sacrebleu, 0-100) or the share of exact
+        matches (0-1).
+    warm_start : bool, default=False
+    random_state : int, RandomState instance or None, default=None
+    device : {"auto", "cpu", "cuda"}, default="auto"
+    verbose : int, default=0
+
+    Attributes
+    ----------
+    source_tokenizer_, target_tokenizer_ : tokenizers.Tokenizer
+        The same object when ``share_vocabulary=True``.
+    module_ : Seq2SeqNet
+    history_ : list of dict
+        Per epoch: ``train_loss``, ``valid_loss``, ``valid_accuracy`` (next-token accuracy
+        under teacher forcing) and ``seconds``.
+    best_epoch_ : int or None
+    device_ : torch.device
+
+    Examples
+    --------
+    >>> from bilstm_attn import Seq2SeqTranslator
+    >>> src = ["one two", "two one", "one one", "two two"] * 10
+    >>> tgt = ["1 2", "2 1", "1 1", "2 2"] * 10
+    >>> tr = Seq2SeqTranslator(tokenizer="word", hidden_size=16, embedding_dim=8,
+    ...                        max_epochs=40, validation_fraction=None, random_state=0)
+    >>> tr.fit(src, tgt).predict(["two one"])
+    ['2 1']
+    """
+
+    _parameter_constraints: dict = {
+        "tokenizer": [str, os.PathLike, Tokenizer],
+        "target_tokenizer": [str, os.PathLike, Tokenizer, None],
+        "share_vocabulary": ["boolean"],
+        "vocab_size": [Interval(Integral, 5, None, closed="left")],
+        "min_frequency": [Interval(Integral, 1, None, closed="left")],
+        "lowercase": ["boolean"],
+        "max_length": [Interval(Integral, 1, None, closed="left")],
+        "embedding_dim": [Interval(Integral, 1, None, closed="left")],
+        "hidden_size": [Interval(Integral, 1, None, closed="left")],
+        "num_layers": [Interval(Integral, 1, None, closed="left")],
+        "rnn": [Choices(set(_RNNS))],
+        "attention": [Choices({"additive", "dot", "general", "scaled_dot"})],
+        "decoder": [Choices(set(_DECODERS))],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
+        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "weight_decay": [Interval(Real, 0, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "max_epochs": [Interval(Integral, 1, None, closed="left")],
+        "grad_clip": [Interval(Real, 0, None, closed="neither"), None],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither"), None],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left"), None],
+        "beam_size": [Interval(Integral, 1, None, closed="left")],
+        "length_penalty": [Interval(Real, 0, None, closed="left")],
+        "max_output_length": [Interval(Integral, 1, None, closed="left")],
+        "metric": [Choices({"bleu", "exact"})],
+        "warm_start": ["boolean"],
+        "random_state": ["random_state"],
+        "device": [Choices({"auto", "cpu", "cuda"})],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        *,
+        tokenizer="char",
+        target_tokenizer=None,
+        share_vocabulary=False,
+        vocab_size=8000,
+        min_frequency=1,
+        lowercase=False,
+        max_length=200,
+        embedding_dim=64,
+        hidden_size=128,
+        num_layers=1,
+        rnn="lstm",
+        attention="additive",
+        decoder="bahdanau",
+        dropout=0.1,
+        learning_rate=2e-3,
+        weight_decay=0.0,
+        batch_size=64,
+        max_epochs=10,
+        grad_clip=5.0,
+        validation_fraction=0.05,
+        n_iter_no_change=2,
+        beam_size=1,
+        length_penalty=1.0,
+        max_output_length=100,
+        metric="bleu",
+        warm_start=False,
+        random_state=None,
+        device="auto",
+        verbose=0,
+    ):
+        self.tokenizer = tokenizer
+        self.target_tokenizer = target_tokenizer
+        self.share_vocabulary = share_vocabulary
+        self.vocab_size = vocab_size
+        self.min_frequency = min_frequency
+        self.lowercase = lowercase
+        self.max_length = max_length
+        self.embedding_dim = embedding_dim
+        self.hidden_size = hidden_size
+        self.num_layers = num_layers
+        self.rnn = rnn
+        self.attention = attention
+        self.decoder = decoder
+        self.dropout = dropout
+        self.learning_rate = learning_rate
+        self.weight_decay = weight_decay
+        self.batch_size = batch_size
+        self.max_epochs = max_epochs
+        self.grad_clip = grad_clip
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.beam_size = beam_size
+        self.length_penalty = length_penalty
+        self.max_output_length = max_output_length
+        self.metric = metric
+        self.warm_start = warm_start
+        self.random_state = random_state
+        self.device = device
+        self.verbose = verbose
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.string = True
+        tags.input_tags.two_d_array = False
+        tags.target_tags.required = True
+        return tags
+
+    # ----------------------------------------------------------------- fit lifecycle
+    def fit(self, X, y):
+        """Train on parallel texts.
+
+        Parameters
+        ----------
+        X : list, tuple, ndarray or pandas Series of str, or one-column DataFrame
+            Source texts.
+        y : same kinds
+            Target texts, one per source.
+
+        Returns
+        -------
+        self : Seq2SeqTranslator
+        """
+        self._validate_params()
+        sources, targets = check_texts(X, "X"), check_texts(y, "y")
+        if len(sources) != len(targets):
+            raise ValueError(
+                f"X has {len(sources)} source texts but y has {len(targets)} target texts; "
+                f"they must pair up one to one."
+            )
+        self.device_ = resolve_device(self.device, type(self).__name__)
+        seed = draw_seed(self.random_state)
+        with seeded(seed, self.device_):
+            if not (self.warm_start and hasattr(self, "module_")):
+                self._initialize(sources, targets)
+            self.module_.to(self.device_)
+            self._train(sources, targets, seed)
+        return self
+
+    def _initialize(self, sources: list[str], targets: list[str]) -> None:
+        """Set the fitted attributes of a new model; on failure, leave none behind."""
+        try:
+            if self.share_vocabulary:
+                self.source_tokenizer_ = self._fit_tokenizer(
+                    sources + targets, self.tokenizer, generation=True
+                )
+                self.target_tokenizer_ = self.source_tokenizer_
+            else:
+                self.source_tokenizer_ = self._fit_tokenizer(
+                    sources, self.tokenizer, generation=True
+                )
+                spec, param = self.target_tokenizer, "target_tokenizer"
+                if spec is None:
+                    spec, param = self.tokenizer, "tokenizer"
+                self.target_tokenizer_ = self._fit_tokenizer(targets, spec, param, generation=True)
+            for token in (BOS_TOKEN, EOS_TOKEN):  # a ready tokenizer must have them
+                special_id(self.target_tokenizer_, token)
+            self.module_ = self.initialize_module()
+            self.history_: list[dict[str, float]] = []
+        except BaseException:
+            for name in [
+                key for key in vars(self) if key.endswith("_") and not key.startswith("_")
+            ]:
+                delattr(self, name)
+            raise
+
+    def initialize_module(self) -> Seq2SeqNet:
+        """Build the encoder-decoder for the fitted tokenizers."""
+        source_embedding = make_embedding(
+            vocab_size(self.source_tokenizer_), self.embedding_dim, pad_id(self.source_tokenizer_)
+        )
+        encoder = RNNEncoder(
+            source_embedding,
+            self.hidden_size,
+            self.num_layers,
+            rnn_cls=_RNNS[self.rnn],
+            dropout=self.dropout,
+        )
+        size = encoder.output_size  # D = 2H; the decoder state has the same size
+        target_vocab = vocab_size(self.target_tokenizer_)
+        target_embedding = make_embedding(
+            target_vocab, self.embedding_dim, pad_id(self.target_tokenizer_)
+        )
+        attention = Attention(make_scorer(self.attention, size, size))
+        decoder = _DECODERS[self.decoder](
+            target_embedding, attention, size, size, target_vocab, self.num_layers, self.dropout
+        )
+        return Seq2SeqNet(encoder, decoder)
+
+    def initialize_optimizer(self) -> torch.optim.Optimizer:
+        """AdamW over the parameters."""
+        return torch.optim.AdamW(
+            self.module_.parameters(), lr=self.learning_rate, weight_decay=self.weight_decay
+        )
+
+    def _encode_sources(self, texts: list[str]) -> list[np.ndarray]:
+        return encode(self.source_tokenizer_, texts, self.max_length)
+
+    def _train(self, sources: list[str], targets: list[str], seed: int) -> None:
+        device = self.device_
+        bos = special_id(self.target_tokenizer_, BOS_TOKEN)
+        eos = special_id(self.target_tokenizer_, EOS_TOKEN)
+        source_pad, target_pad = pad_id(self.source_tokenizer_), pad_id(self.target_tokenizer_)
+        source_ids = self._encode_sources(sources)
+        target_ids = [
+            np.concatenate([[bos], ids, [eos]])
+            for ids in encode(self.target_tokenizer_, targets, self.max_length - 1)
+        ]
+        train_idx, valid_idx = validation_split(len(sources), self.validation_fraction, seed)
+        lengths = np.fromiter(map(len, source_ids), np.int64, len(source_ids))
+        rng = np.random.default_rng(seed)
+
+        def losses(batch: np.ndarray) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+            src, src_len = pad_batch([source_ids[i] for i in batch], source_pad)  # (B, S), (B,)
+            tgt, _ = pad_batch([target_ids[i] for i in batch], target_pad)  # (B, T + 1)
+            src, src_len, tgt = src.to(device), src_len.to(device), tgt.to(device)
+            logits, _ = self.module_(src, src_len, tgt[:, :-1])  # (B, T, V)
+            gold = tgt[:, 1:]  # (B, T)
+            loss = F.cross_entropy(
+                logits.reshape(-1, logits.size(-1)),
+                gold.reshape(-1),
+                ignore_index=target_pad,
+                reduction="sum",
+            )
+            real = gold != target_pad
+            correct = ((logits.argmax(-1) == gold) & real).sum()
+            return loss, real.sum(), correct
+
+        def batch_loss(batch: np.ndarray) -> torch.Tensor:
+            loss, count, _ = losses(batch)
+            return loss / count.clamp(min=1)
+
+        def validate() -> dict[str, float]:
+            total, count, correct = 0.0, 0, 0
+            for b in bucket_batches(lengths[valid_idx], self.batch_size * 4):
+                loss, n, right = losses(valid_idx[b])
+                total, count, correct = (
+                    total + loss.item(),
+                    count + n.item(),
+                    correct + right.item(),
+                )
+            return {"valid_loss": total / max(count, 1), "valid_accuracy": correct / max(count, 1)}
+
+        outcome = run_epochs(
+            self.module_,
+            self.initialize_optimizer(),
+            epoch_batches=lambda epoch: [
+                train_idx[b] for b in bucket_batches(lengths[train_idx], self.batch_size, rng)
+            ],
+            batch_loss=batch_loss,
+            validate=validate if valid_idx is not None else None,
+            max_epochs=self.max_epochs,
+            history=self.history_,
+            grad_clip=self.grad_clip,
+            n_iter_no_change=self.n_iter_no_change,
+            verbose=self.verbose,
+        )
+        self.best_epoch_ = outcome.best_epoch
+
+    # -------------------------------------------------------------------- inference
+    def _search(self, texts: list[str]) -> tuple[list[np.ndarray], DecodeResult]:
+        """Search every text (in length-sorted batches); results in the input order."""
+        check_is_fitted(self)
+        bos = special_id(self.target_tokenizer_, BOS_TOKEN)
+        eos = special_id(self.target_tokenizer_, EOS_TOKEN)
+        source_ids = self._encode_sources(texts)
+        lengths = np.fromiter(map(len, source_ids), np.int64, len(source_ids))
+        parts: list[tuple[np.ndarray, DecodeResult]] = []
+        for batch in bucket_batches(lengths, self.batch_size * 4):
+            src, src_len = pad_batch([source_ids[i] for i in batch], pad_id(self.source_tokenizer_))
+            src, src_len = src.to(self.device_), src_len.to(self.device_)
+            options = {"bos": bos, "eos": eos, "max_length": self.max_output_length}
+            if self.beam_size == 1:
+                parts.append((batch, greedy_decode(self.module_, src, src_len, **options)))
+            else:
+                parts.append(
+                    (
+                        batch,
+                        beam_search(
+                            self.module_,
+                            src,
+                            src_len,
+                            **options,
+                            beam_size=self.beam_size,
+                            alpha=self.length_penalty,
+                        ),
+                    )
+                )
+        n = len(texts)
+        merged = DecodeResult([[]] * n, np.zeros(n), [None] * n, [None] * n, np.zeros(n, bool))
+        for batch, result in parts:
+            for row, index in enumerate(batch):
+                merged.tokens[index] = result.tokens[row]
+                merged.scores[index] = result.scores[row]
+                merged.attention[index] = result.attention[row]
+                merged.token_scores[index] = result.token_scores[row]
+                merged.finished[index] = result.finished[row]
+        return source_ids, merged
+
+    def predict(self, X) -> list[str]:
+        """Translate each source text.
+
+        Returns
+        -------
+        list of str
+        """
+        check_is_fitted(self)
+        _, result = self._search(check_texts(X, "X"))
+        return [detokenize(self.target_tokenizer_, tokens) for tokens in result.tokens]
+
+    def translate(self, text: str) -> Translation:
+        """Translate one text and keep its tokens, attention matrix and score.
+
+        Parameters
+        ----------
+        text : str
+
+        Returns
+        -------
+        Translation
+        """
+        check_is_fitted(self)
+        if not isinstance(text, str):
+            raise TypeError(
+                f"text must be a str; got {type(text).__name__}. Use predict() for many texts."
+            )
+        source_ids, result = self._search([text])
+        to_token = self.source_tokenizer_.id_to_token
+        return Translation(
+            text=detokenize(self.target_tokenizer_, result.tokens[0]),
+            source=text,
+            source_tokens=[to_token(int(i)) for i in source_ids[0]],
+            tokens=[self.target_tokenizer_.id_to_token(int(i)) for i in result.tokens[0]],
+            attention=result.attention[0],
+            score=float(result.scores[0]),
+        )
+
+    def score(self, X, y) -> float:
+        """Corpus BLEU (``metric="bleu"``, sacrebleu, 0-100) or exact-match share (0-1)."""
+        references = check_texts(y, "y")
+        hypotheses = self.predict(check_texts(X, "X"))
+        if len(hypotheses) != len(references):
+            raise ValueError(
+                f"X has {len(hypotheses)} source texts but y has {len(references)} references."
+            )
+        if self.metric == "exact":
+            return float(np.mean([h == r for h, r in zip(hypotheses, references)]))
+        import sacrebleu
+
+        return float(sacrebleu.corpus_bleu(hypotheses, [references]).score)

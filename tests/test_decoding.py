@@ -1,0 +1,111 @@
+"""Search properties on a small randomly initialised (and a trained) network."""
+
+import numpy as np
+import pytest
+import torch
+
+from bilstm_attn._base import make_scorer
+from bilstm_attn.decoding import beam_search, greedy_decode, length_penalty
+from bilstm_attn.nn import (
+    Attention,
+    BahdanauDecoder,
+    LuongDecoder,
+    RNNEncoder,
+    Seq2SeqNet,
+    make_embedding,
+)
+
+V, E, H = 12, 8, 6
+BOS, EOS = 2, 3
+
+
+def make_net(decoder_cls, attention="additive", seed=0):
+    torch.manual_seed(seed)
+    encoder = RNNEncoder(make_embedding(V, E, 0), H)
+    scorer = make_scorer(attention, 2 * H, 2 * H)
+    decoder = decoder_cls(make_embedding(V, E, 0), Attention(scorer), 2 * H, 2 * H, V)
+    return Seq2SeqNet(encoder, decoder).eval()
+
+
+def sources():
+    torch.manual_seed(1)
+    lengths = torch.tensor([5, 3, 1, 4])
+    ids = torch.randint(4, V, (4, 5))
+    for row, n in enumerate(lengths):
+        ids[row, n:] = 0
+    return ids, lengths
+
+
+DECODERS = [BahdanauDecoder, LuongDecoder]
+ATTENTIONS = ["additive", "dot", "general", "scaled_dot"]
+
+
+@pytest.mark.parametrize("decoder_cls", DECODERS)
+@pytest.mark.parametrize("attention", ATTENTIONS)
+def test_greedy_equals_beam_of_one(decoder_cls, attention):
+    net = make_net(decoder_cls, attention)
+    ids, lengths = sources()
+    greedy = greedy_decode(net, ids, lengths, bos=BOS, eos=EOS, max_length=9)
+    beam = beam_search(net, ids, lengths, bos=BOS, eos=EOS, max_length=9, beam_size=1)
+    assert greedy.tokens == beam.tokens
+    np.testing.assert_allclose(greedy.scores, beam.scores, atol=1e-5)
+    np.testing.assert_array_equal(greedy.finished, beam.finished)
+    for a, b in zip(greedy.attention, beam.attention):
+        np.testing.assert_allclose(a, b, atol=1e-6)
+
+
+@pytest.mark.parametrize("decoder_cls", DECODERS)
+@pytest.mark.parametrize("beam_size", [1, 3, 5])
+def test_scores_never_increase_and_attention_rows_are_distributions(decoder_cls, beam_size):
+    net = make_net(decoder_cls)
+    ids, lengths = sources()
+    result = beam_search(net, ids, lengths, bos=BOS, eos=EOS, max_length=8, beam_size=beam_size)
+    for b in range(4):
+        cumulative = result.token_scores[b]
+        assert np.all(np.diff(cumulative) <= 1e-7) and np.all(cumulative <= 0)
+        assert result.scores[b] <= (cumulative[-1] if len(cumulative) else 0) + 1e-6
+        matrix = result.attention[b]
+        assert matrix.shape == (len(result.tokens[b]), int(lengths[b]))
+        np.testing.assert_allclose(matrix.sum(axis=1), 1.0, atol=1e-5)
+        assert EOS not in result.tokens[b] and BOS not in result.tokens[b]
+
+
+def test_batched_search_equals_one_source_at_a_time():
+    net = make_net(BahdanauDecoder)
+    ids, lengths = sources()
+    together = beam_search(net, ids, lengths, bos=BOS, eos=EOS, max_length=7, beam_size=3)
+    for b in range(4):
+        n = int(lengths[b])
+        alone = beam_search(
+            net, ids[b : b + 1, :n], lengths[b : b + 1], bos=BOS, eos=EOS, max_length=7, beam_size=3
+        )
+        assert alone.tokens[0] == together.tokens[b]
+        np.testing.assert_allclose(alone.scores[0], together.scores[b], atol=1e-5)
+
+
+def test_max_length_stops_unfinished_outputs():
+    net = make_net(LuongDecoder)
+    ids, lengths = sources()
+    result = greedy_decode(net, ids, lengths, bos=BOS, eos=EOS, max_length=1)
+    assert all(len(t) <= 1 for t in result.tokens)
+
+
+def test_length_penalty():
+    assert length_penalty(1, 0.0) == 1.0
+    assert length_penalty(7, 1.0) == 2.0
+
+
+def test_teacher_forcing_matches_stepwise_decoding():
+    net = make_net(BahdanauDecoder)
+    ids, lengths = sources()
+    target_in = torch.tensor([[BOS, 5, 6, 7]] * 4)
+    logits, attention = net(ids, lengths, target_in)  # (B, T, V), (B, T, S)
+    encoded = net.encode(ids, lengths)
+    state = net.decoder.init_state(encoded)
+    projected = net.decoder.project_keys(encoded.states)
+    for t in range(4):
+        out = net.decoder.step(target_in[:, t], state, encoded, projected)
+        state = out.state
+        torch.testing.assert_close(out.logits, logits[:, t])
+        torch.testing.assert_close(out.attention, attention[:, t])
+    assert torch.all(attention[1, :, 3:] == 0)  # padding gets no attention

@@ -116,7 +116,7 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=DATA)
     parser.add_argument("--corpus", nargs="+", choices=["dates", "multi30k"], default=["dates"])
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--epochs", type=int, default=10, help="most epochs for multi30k")
+    parser.add_argument("--epochs", type=int, default=6, help="most epochs for multi30k")
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--verbose", type=int, default=1)
     parser.add_argument("--json", type=Path)

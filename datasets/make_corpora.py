@@ -2,9 +2,11 @@
 
     python datasets/make_corpora.py
 
-writes ``datasets/reviews/{train,test}.csv.gz`` (text, label, rationale), the files that
-``bilstm-attn demo`` trains on in memory (same seeds, same texts). ``rationale`` holds
-the positions, in ``text.split()``, of the words that decide the label, space-separated.
+writes ``datasets/reviews/{train,test}.csv.gz`` (text, label, rationale) and
+``datasets/dates/{train,test}.csv.gz`` (source, target), the data that ``bilstm-attn demo``
+and ``bilstm-attn demo --translator`` train on in memory (same seeds, same texts).
+``rationale`` holds the positions, in ``text.split()``, of the words that decide the
+label, space-separated.
 The files are deterministic (gzip with mtime 0); a test checks that they equal what the
 generator makes.
 """
@@ -17,16 +19,23 @@ from pathlib import Path
 
 import pandas as pd
 
-from bilstm_attn.datasets import make_reviews
+from bilstm_attn.datasets import make_dates, make_reviews
 
 HERE = Path(__file__).resolve().parent
 REVIEW_SPLITS = {"train": (4000, 0), "test": (1000, 1)}  # split: (size, seed)
+DATE_SPLITS = {"train": (6000, 0), "test": (1000, 1)}
 
 
 def review_split(split: str) -> pd.DataFrame:
     """One split of the bundled review corpus, as the generator makes it."""
     size, seed = REVIEW_SPLITS[split]
     return make_reviews(size, random_state=seed)
+
+
+def date_split(split: str) -> pd.DataFrame:
+    """One split of the bundled date corpus, as the generator makes it."""
+    size, seed = DATE_SPLITS[split]
+    return make_dates(size, random_state=seed)
 
 
 def write_csv_gz(frame: pd.DataFrame, path: Path) -> None:
@@ -44,6 +53,11 @@ def main() -> None:
         frame["rationale"] = [" ".join(map(str, positions)) for positions in frame["rationale"]]
         write_csv_gz(frame, out / f"{split}.csv.gz")
         print(f"wrote {out / f'{split}.csv.gz'}: {len(frame)} reviews")
+    out = HERE / "dates"
+    out.mkdir(exist_ok=True)
+    for split in DATE_SPLITS:
+        write_csv_gz(date_split(split), out / f"{split}.csv.gz")
+        print(f"wrote {out / f'{split}.csv.gz'}: {DATE_SPLITS[split][0]} dates")
 
 
 if __name__ == "__main__":

@@ -56,3 +56,27 @@ def test_bad_arguments_exit_with_a_message():
         text=True,
     )
     assert result.returncode == 2 and "--n-train must be at least 1" in result.stderr
+
+
+def test_translator_demo_prints_translations_matrices_and_a_png(capsys, tmp_path):
+    png = tmp_path / "attention.png"
+    args = [
+        "demo",
+        "--translator",
+        "--n-train",
+        "300",
+        "--n-test",
+        "20",
+        "--max-epochs",
+        "1",
+        "--show",
+        "1",
+        "--quiet",
+        "--plot",
+        str(png),
+    ]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "Exact match:" in out and "on 20 test dates" in out
+    assert "'2019년 3월 7일' ->" in out and out.count("source: 0:") == 2
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

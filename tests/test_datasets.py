@@ -54,3 +54,41 @@ def test_bundled_files_are_what_the_generator_makes(split):
     assert on_disk["text"].tolist() == generated["text"].tolist()
     assert on_disk["label"].tolist() == generated["label"].tolist()
     assert on_disk["rationale"].tolist() == [" ".join(map(str, r)) for r in generated["rationale"]]
+
+
+def load_make_corpora():
+    spec = importlib.util.spec_from_file_location(
+        "make_corpora", BUNDLED.parent / "make_corpora.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("split", ["train", "test"])
+def test_bundled_date_files_are_what_the_generator_makes(split):
+    make_corpora = load_make_corpora()
+    on_disk = pd.read_csv(
+        BUNDLED.parent / "dates" / f"{split}.csv.gz", keep_default_na=False, dtype=str
+    )
+    pd.testing.assert_frame_equal(on_disk, make_corpora.date_split(split), check_dtype=False)
+
+
+def test_dates_are_right():
+    import datetime as dt
+
+    from bilstm_attn.datasets import make_dates
+
+    corpus = make_dates(3000, random_state=5)
+    months = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
+    for source, target in zip(corpus["source"], corpus["target"]):
+        date = dt.date.fromisoformat(target)
+        lowered = source.lower()
+        assert str(date.day) in lowered
+        if any(m in lowered for m in months):
+            assert months[date.month - 1] in lowered
+        if "년" in source:
+            assert source.startswith(f"{date.year}년 {date.month}월 {date.day}일")
+    assert corpus["source"].str.contains("년").any()
+    assert corpus["source"].str.isupper().any() and corpus["source"].str.istitle().any()
+    assert corpus["source"].nunique() > 2900

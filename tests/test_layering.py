@@ -33,10 +33,21 @@ def test_nn_imports_only_torch_and_itself(path):
         } or name.startswith("bilstm_attn.nn"), f"{path.name} imports {name}"
 
 
+def test_translator_and_classifier_share_the_attention_core():
+    for name in ("classifier", "translator"):
+        source = (PACKAGE / f"{name}.py").read_text(encoding="utf-8")
+        assert "Attention(make_scorer(" in source, name
+    assert "from bilstm_attn.nn.attention import Attention" in (
+        PACKAGE / "nn" / "decoder.py"
+    ).read_text(encoding="utf-8")
+
+
 LOWER_THAN = {  # module: modules above it that it must not import
     "text": {"training", "classifier", "explain", "render", "cli", "datasets"},
     "training": {"classifier", "explain", "render", "cli", "text"},
-    "classifier": {"explain", "render", "cli"},
+    "classifier": {"explain", "render", "cli", "translator"},
+    "decoding": {"classifier", "translator", "explain", "render", "cli", "text", "training"},
+    "translator": {"classifier", "explain", "cli"},
     "explain": {"cli", "render"},
     "render": {"cli", "classifier", "explain"},
     "datasets": {"classifier", "explain", "render", "cli", "training"},
@@ -66,11 +77,11 @@ def test_attention_scoring_and_softmax_live_only_in_the_attention_core():
                 assert not node.name.endswith(("Attention", "Scorer", "Pooling")), (
                     f"{path.name} defines {node.name}"
                 )
-            if isinstance(node, ast.Attribute) and node.attr in {"bmm", "tanh", "masked_fill"}:
+            if isinstance(node, ast.Attribute) and node.attr in {"bmm", "masked_fill", "einsum"}:
                 raise AssertionError(f"{path.name}:{node.lineno} uses {node.attr}")
             if isinstance(node, ast.Attribute) and "softmax" in node.attr:
-                # the only other softmax turns class logits into probabilities
+                # the only other softmaxes turn output logits into (log-)probabilities
                 line = path.read_text(encoding="utf-8").splitlines()[node.lineno - 1]
-                assert path.name == "classifier.py" and "logits" in line, (
+                assert path.name in {"classifier.py", "decoding.py"} and "logits" in line, (
                     f"{path.name}:{node.lineno}"
                 )

@@ -73,13 +73,13 @@ def run_multi30k(data: Path, seed: int, verbose: int, epochs: int) -> dict:
     y_test = read_lines(folder / "test_2016_flickr.en.gz")
     translator = Seq2SeqTranslator(
         tokenizer="bpe",
-        vocab_size=8000,
+        vocab_size=6000,
         min_frequency=2,
         embedding_dim=256,
-        hidden_size=256,
+        hidden_size=192,
         dropout=0.3,
-        learning_rate=2e-3,
-        batch_size=64,
+        learning_rate=3e-3,
+        batch_size=128,
         max_epochs=epochs,
         beam_size=5,
         max_output_length=80,

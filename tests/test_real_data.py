@@ -48,3 +48,48 @@ def test_imdb_with_defaults(data_dir):
     train, test = read(data_dir, "imdb", "train"), read(data_dir, "imdb", "test")
     clf = BiLSTMAttentionClassifier(random_state=0).fit(train["text"], train["label"])
     assert clf.score(test["text"], test["label"]) > 0.85
+
+
+def book_date_split(data_dir):
+    """date.txt with the book's split: shuffled with seed 1984, the last 10% held out."""
+    import gzip
+
+    import numpy as np
+
+    path = data_dir / "dlfs2" / "date.txt.gz"
+    if not path.exists():
+        pytest.skip(f"{path} not found")
+    with gzip.open(path, "rt", encoding="utf-8") as handle:
+        pairs = [line.rstrip("\n").split("_", 1) for line in handle if line.strip()]
+    order = np.arange(len(pairs))
+    np.random.RandomState(1984).shuffle(order)
+    split = len(order) - len(order) // 10
+    sources = [pairs[i][0].rstrip(" ") for i in order]
+    targets = [pairs[i][1] for i in order]
+    return sources[:split], targets[:split], sources[split:], targets[split:]
+
+
+def test_book_dates_quick_sample(data_dir):
+    from bilstm_attn import Seq2SeqTranslator
+
+    x_train, y_train, x_test, y_test = book_date_split(data_dir)
+    assert (len(x_train), len(x_test)) == (45000, 5000)
+    tr = Seq2SeqTranslator(
+        hidden_size=32,
+        embedding_dim=16,
+        max_epochs=3,
+        learning_rate=5e-3,
+        metric="exact",
+        random_state=0,
+    )
+    tr.fit(x_train[:5000], y_train[:5000])
+    assert tr.score(x_test[:300], y_test[:300]) > 0.9
+
+
+@pytest.mark.slow
+def test_book_dates_with_defaults(data_dir):
+    from bilstm_attn import Seq2SeqTranslator
+
+    x_train, y_train, x_test, y_test = book_date_split(data_dir)
+    tr = Seq2SeqTranslator(metric="exact", random_state=0).fit(x_train, y_train)
+    assert tr.score(x_test, y_test) >= 0.999

@@ -10,18 +10,24 @@ import contextlib
 import copy
 import os
 from collections.abc import Iterator
+from numbers import Integral, Real
 
 import numpy as np
 import torch
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import StrOptions
+from sklearn.utils._param_validation import Interval, StrOptions
 from tokenizers import Tokenizer
+from torch import nn
 
 from bilstm_attn.nn import AdditiveScorer, DotScorer, GeneralScorer, ScaledDotScorer, Scorer
 from bilstm_attn.text import GENERATION_KINDS, TOKENIZER_KINDS, build_tokenizer, load_tokenizer
 
 __all__ = [
+    "ATTENTION_CHOICES",
+    "RNN_CHOICES",
+    "RNN_CLASSES",
+    "SHARED_CONSTRAINTS",
     "Choices",
     "TorchEstimatorMixin",
     "draw_seed",
@@ -39,6 +45,40 @@ class Choices(StrOptions):
     def __str__(self) -> str:
         listed = ", ".join(self._mark_if_deprecated(option) for option in sorted(self.options))
         return f"a str among {{{listed}}}"
+
+
+def _positive_int() -> Interval:
+    return Interval(Integral, 1, None, closed="left")
+
+
+RNN_CLASSES: dict[str, type[nn.RNNBase]] = {"lstm": nn.LSTM, "gru": nn.GRU}
+RNN_CHOICES = Choices(set(RNN_CLASSES))
+ATTENTION_CHOICES = Choices({"additive", "dot", "general", "scaled_dot"})
+
+SHARED_CONSTRAINTS: dict = {
+    "tokenizer": [str, os.PathLike, Tokenizer],
+    "vocab_size": [Interval(Integral, 5, None, closed="left")],
+    "min_frequency": [_positive_int()],
+    "lowercase": ["boolean"],
+    "embedding_dim": [_positive_int()],
+    "hidden_size": [_positive_int()],
+    "num_layers": [_positive_int()],
+    "rnn": [RNN_CHOICES],
+    "attention": [ATTENTION_CHOICES],
+    "dropout": [Interval(Real, 0, 1, closed="left")],
+    "learning_rate": [Interval(Real, 0, None, closed="neither")],
+    "weight_decay": [Interval(Real, 0, None, closed="left")],
+    "batch_size": [_positive_int()],
+    "max_epochs": [_positive_int()],
+    "grad_clip": [Interval(Real, 0, None, closed="neither"), None],
+    "validation_fraction": [Interval(Real, 0, 1, closed="neither"), None],
+    "n_iter_no_change": [_positive_int(), None],
+    "warm_start": ["boolean"],
+    "random_state": ["random_state"],
+    "device": [Choices({"auto", "cpu", "cuda"})],
+    "verbose": ["verbose"],
+}
+"""Parameters both estimators take, declared once; each adds its own."""
 
 
 def resolve_device(device: str, owner: str) -> torch.device:
@@ -147,6 +187,11 @@ class TorchEstimatorMixin:
                 f"The '{param}' parameter of {owner} names the file {spec!r}, "
                 f"which is not a tokenizer.json that tokenizers can read: {error}"
             ) from error
+
+    def _forget_fit(self) -> None:
+        """Remove every fitted attribute (after a failed fit)."""
+        for name in [key for key in vars(self) if key.endswith("_") and not key.startswith("_")]:
+            delattr(self, name)
 
     def __getstate__(self) -> dict:
         state = super().__getstate__()  # type: ignore[misc]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from numbers import Integral, Real
+from numbers import Integral
 
 import numpy as np
 import torch
@@ -12,10 +12,11 @@ import torch.nn.functional as F
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
-from tokenizers import Tokenizer
 from torch import nn
 
 from bilstm_attn._base import (
+    RNN_CLASSES,
+    SHARED_CONSTRAINTS,
     Choices,
     TorchEstimatorMixin,
     draw_seed,
@@ -51,8 +52,6 @@ from bilstm_attn.text import (
 from bilstm_attn.training import run_epochs
 
 __all__ = ["BiLSTMAttentionClassifier"]
-
-_RNNS: dict[str, type[nn.RNNBase]] = {"lstm": nn.LSTM, "gru": nn.GRU}
 
 
 class BiLSTMAttentionClassifier(TorchEstimatorMixin, ClassifierMixin, BaseEstimator):
@@ -165,32 +164,12 @@ default="word"
     """
 
     _parameter_constraints: dict = {
-        "tokenizer": [str, os.PathLike, Tokenizer],
-        "vocab_size": [Interval(Integral, 3, None, closed="left")],
-        "min_frequency": [Interval(Integral, 1, None, closed="left")],
-        "lowercase": ["boolean"],
+        **SHARED_CONSTRAINTS,
         "max_length": [Interval(Integral, 1, None, closed="left"), None],
-        "embedding_dim": [Interval(Integral, 1, None, closed="left")],
-        "hidden_size": [Interval(Integral, 1, None, closed="left")],
-        "num_layers": [Interval(Integral, 1, None, closed="left")],
-        "rnn": [Choices(set(_RNNS))],
-        "attention": [Choices({"additive", "dot", "general", "scaled_dot"})],
         "attention_heads": [Interval(Integral, 1, None, closed="left")],
-        "dropout": [Interval(Real, 0, 1, closed="left")],
         "pretrained_embeddings": [str, os.PathLike, None],
         "freeze_embeddings": ["boolean"],
-        "learning_rate": [Interval(Real, 0, None, closed="neither")],
-        "weight_decay": [Interval(Real, 0, None, closed="left")],
-        "batch_size": [Interval(Integral, 1, None, closed="left")],
-        "max_epochs": [Interval(Integral, 1, None, closed="left")],
-        "grad_clip": [Interval(Real, 0, None, closed="neither"), None],
         "class_weight": [dict, Choices({"balanced"}), None],
-        "validation_fraction": [Interval(Real, 0, 1, closed="neither"), None],
-        "n_iter_no_change": [Interval(Integral, 1, None, closed="left"), None],
-        "warm_start": ["boolean"],
-        "random_state": ["random_state"],
-        "device": [Choices({"auto", "cpu", "cuda"})],
-        "verbose": ["verbose"],
     }
 
     def __init__(
@@ -324,7 +303,7 @@ default="word"
             embedding,
             self.hidden_size,
             self.num_layers,
-            rnn_cls=_RNNS[self.rnn],
+            rnn_cls=RNN_CLASSES[self.rnn],
             dropout=self.dropout,
         )
         size = encoder.output_size  # 2H

@@ -13,9 +13,10 @@ from sklearn.base import BaseEstimator
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 from tokenizers import Tokenizer
-from torch import nn
 
 from bilstm_attn._base import (
+    RNN_CLASSES,
+    SHARED_CONSTRAINTS,
     Choices,
     TorchEstimatorMixin,
     draw_seed,
@@ -50,7 +51,6 @@ from bilstm_attn.training import run_epochs
 __all__ = ["Seq2SeqTranslator", "Translation"]
 
 _DECODERS = {"bahdanau": BahdanauDecoder, "luong": LuongDecoder}
-_RNNS = {"lstm": nn.LSTM, "gru": nn.GRU}
 
 
 @dataclass
@@ -177,35 +177,15 @@ or path, default="char"
     """
 
     _parameter_constraints: dict = {
-        "tokenizer": [str, os.PathLike, Tokenizer],
+        **SHARED_CONSTRAINTS,
         "target_tokenizer": [str, os.PathLike, Tokenizer, None],
         "share_vocabulary": ["boolean"],
-        "vocab_size": [Interval(Integral, 5, None, closed="left")],
-        "min_frequency": [Interval(Integral, 1, None, closed="left")],
-        "lowercase": ["boolean"],
         "max_length": [Interval(Integral, 1, None, closed="left")],
-        "embedding_dim": [Interval(Integral, 1, None, closed="left")],
-        "hidden_size": [Interval(Integral, 1, None, closed="left")],
-        "num_layers": [Interval(Integral, 1, None, closed="left")],
-        "rnn": [Choices(set(_RNNS))],
-        "attention": [Choices({"additive", "dot", "general", "scaled_dot"})],
         "decoder": [Choices(set(_DECODERS))],
-        "dropout": [Interval(Real, 0, 1, closed="left")],
-        "learning_rate": [Interval(Real, 0, None, closed="neither")],
-        "weight_decay": [Interval(Real, 0, None, closed="left")],
-        "batch_size": [Interval(Integral, 1, None, closed="left")],
-        "max_epochs": [Interval(Integral, 1, None, closed="left")],
-        "grad_clip": [Interval(Real, 0, None, closed="neither"), None],
-        "validation_fraction": [Interval(Real, 0, 1, closed="neither"), None],
-        "n_iter_no_change": [Interval(Integral, 1, None, closed="left"), None],
         "beam_size": [Interval(Integral, 1, None, closed="left")],
         "length_penalty": [Interval(Real, 0, None, closed="left")],
         "max_output_length": [Interval(Integral, 1, None, closed="left")],
         "metric": [Choices({"bleu", "exact"})],
-        "warm_start": ["boolean"],
-        "random_state": ["random_state"],
-        "device": [Choices({"auto", "cpu", "cuda"})],
-        "verbose": ["verbose"],
     }
 
     def __init__(
@@ -345,7 +325,7 @@ or path, default="char"
             source_embedding,
             self.hidden_size,
             self.num_layers,
-            rnn_cls=_RNNS[self.rnn],
+            rnn_cls=RNN_CLASSES[self.rnn],
             dropout=self.dropout,
         )
         size = encoder.output_size  # D = 2H; the decoder state has the same size

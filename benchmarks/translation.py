@@ -44,9 +44,11 @@ def read_lines(path: Path) -> list[str]:
         return [line.rstrip("\n") for line in handle]
 
 
-def run_dates(data: Path, seed: int, verbose: int) -> dict:
+def run_dates(data: Path, seed: int, verbose: int, max_epochs: int | None) -> dict:
     x_train, y_train, x_test, y_test = book_date_split(data)
     translator = Seq2SeqTranslator(random_state=seed, verbose=verbose, metric="exact")
+    if max_epochs is not None:  # to see how far fewer epochs get
+        translator.set_params(max_epochs=max_epochs)
     started = time.perf_counter()
     translator.fit(x_train, y_train)
     fit_seconds = time.perf_counter() - started
@@ -117,6 +119,12 @@ def main() -> None:
     parser.add_argument("--corpus", nargs="+", choices=["dates", "multi30k"], default=["dates"])
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--epochs", type=int, default=6, help="most epochs for multi30k")
+    parser.add_argument(
+        "--date-epochs",
+        type=int,
+        default=None,
+        help="most epochs for dates (default: the translator's default, 10)",
+    )
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--verbose", type=int, default=1)
     parser.add_argument("--json", type=Path)
@@ -126,7 +134,7 @@ def main() -> None:
     results = []
     for name in args.corpus:
         if name == "dates":
-            result = run_dates(args.data, args.seed, args.verbose)
+            result = run_dates(args.data, args.seed, args.verbose, args.date_epochs)
         else:
             result = run_multi30k(args.data, args.seed, args.verbose, args.epochs)
         result["torch_threads"] = torch.get_num_threads()

@@ -383,31 +383,41 @@ default="word"
         self.best_epoch_ = outcome.best_epoch
 
     # -------------------------------------------------------------------- inference
+    def _sequences(self, X) -> list[np.ndarray]:
+        """Validate X and encode it with the fitted tokenizer (cut to ``max_length``)."""
+        check_is_fitted(self)
+        return encode(self.tokenizer_, check_texts(X, "X"), self.max_length)
+
     def _each_batch(
-        self, X, consume: Callable[[np.ndarray, ClassifierOutput, torch.Tensor], None]
-    ) -> int:
-        """Run the network over X in length-sorted batches; return the number of texts.
+        self,
+        sequences: list[np.ndarray],
+        consume: Callable[[np.ndarray, ClassifierOutput, torch.Tensor], None],
+    ) -> None:
+        """Run the network over id sequences in length-sorted batches.
 
         ``consume(indices, output, lengths)`` receives each batch's output.
         """
-        check_is_fitted(self)
-        texts = check_texts(X, "X")
-        sequences = encode(self.tokenizer_, texts, self.max_length)
         lengths = np.fromiter(map(len, sequences), np.int64, len(sequences))
         pad = pad_id(self.tokenizer_)
         with torch.inference_mode():
             for batch in bucket_batches(lengths, self.batch_size * 4):
                 ids, lens = pad_batch([sequences[i] for i in batch], pad)  # (B, S), (B,)
                 consume(batch, self.module_(ids.to(self.device_), lens.to(self.device_)), lens)
-        return len(texts)
 
-    def _collect(self, X, pick: Callable[[ClassifierOutput], torch.Tensor]) -> np.ndarray:
+    def _collect(
+        self, sequences: list[np.ndarray], pick: Callable[[ClassifierOutput], torch.Tensor]
+    ) -> np.ndarray:
+        """One row per sequence of ``pick(output)``, in the order of ``sequences``."""
         rows: list[tuple[np.ndarray, np.ndarray]] = []
-        n = self._each_batch(X, lambda batch, out, _: rows.append((batch, pick(out).cpu().numpy())))
-        result = np.empty((n, rows[0][1].shape[1]), dtype=np.float64)
+        self._each_batch(sequences, lambda b, out, _: rows.append((b, pick(out).cpu().numpy())))
+        result = np.empty((len(sequences), rows[0][1].shape[1]), dtype=np.float64)
         for batch, values in rows:
             result[batch] = values
         return result
+
+    def _proba(self, sequences: list[np.ndarray]) -> np.ndarray:
+        proba = self._collect(sequences, lambda out: out.logits.double().softmax(-1))
+        return proba / proba.sum(axis=1, keepdims=True)
 
     def predict_proba(self, X):
         """Class probabilities.
@@ -421,8 +431,7 @@ default="word"
         ndarray of shape (n_samples, n_classes)
             Rows sum to 1; columns follow ``classes_``.
         """
-        proba = self._collect(X, lambda out: out.logits.double().softmax(-1))
-        return proba / proba.sum(axis=1, keepdims=True)
+        return self._proba(self._sequences(X))
 
     def predict(self, X):
         """Predicted labels, of the same type as the labels given to ``fit``."""
@@ -436,7 +445,7 @@ default="word"
         -------
         ndarray of shape (n_samples, attention_heads * 2 * hidden_size)
         """
-        return self._collect(X, lambda out: out.pooled)
+        return self._collect(self._sequences(X), lambda out: out.pooled)
 
     def attention_weights(self, X) -> list[np.ndarray]:
         """The pooling attention over each text's pieces.
@@ -453,5 +462,6 @@ default="word"
             for row, index in enumerate(batch):
                 found[int(index)] = weights[row, :, : lengths[row]]
 
-        n = self._each_batch(X, keep)
-        return [found[i] for i in range(n)]
+        sequences = self._sequences(X)
+        self._each_batch(sequences, keep)
+        return [found[i] for i in range(len(sequences))]

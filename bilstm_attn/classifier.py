@@ -447,6 +447,28 @@ default="word"
         """
         return self._collect(self._sequences(X), lambda out: out.pooled)
 
+    def explain(self, X, method: str = "attention", *, n_steps: int = 50) -> list:
+        """Which words each prediction rested on; see :func:`bilstm_attn.explain.explain`.
+
+        Parameters
+        ----------
+        X : list, tuple, ndarray or pandas Series of str, or one-column DataFrame
+        method : {"attention", "integrated_gradients", "occlusion"}, default="attention"
+            Attention weights show where the model looked and are not by themselves a
+            faithful attribution; integrated gradients and occlusion measure the effect
+            of each word on the predicted probability.
+        n_steps : int, default=50
+            Integration steps of integrated gradients.
+
+        Returns
+        -------
+        list of Explanation
+        """
+        check_is_fitted(self)
+        from bilstm_attn.explain import explain  # explanations sit above the estimators
+
+        return explain(self, X, method, n_steps=n_steps)
+
     def attention_weights(self, X) -> list[np.ndarray]:
         """The pooling attention over each text's pieces.
 

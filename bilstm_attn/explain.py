@@ -28,7 +28,7 @@ from bilstm_attn._validation import check_texts
 from bilstm_attn.classifier import BiLSTMAttentionClassifier
 from bilstm_attn.text import encode_with_offsets, pad_batch, pad_id, piece_word_index, word_spans
 
-__all__ = ["METHODS", "Explanation", "WordWeights", "attention_by_word", "explain"]
+__all__ = ["METHODS", "Explanation", "WordWeights", "attention_by_word", "explain", "save_html"]
 
 METHODS = ("attention", "integrated_gradients", "occlusion")
 
@@ -69,6 +69,27 @@ class Explanation:
     def to_frame(self) -> pd.DataFrame:
         """One row per word: ``token``, ``weight``."""
         return pd.DataFrame({"token": self.tokens, "weight": self.weights})
+
+    def to_html(self) -> str:
+        """An HTML fragment: the words highlighted by weight, the label and probability.
+
+        All text is escaped: a text containing ``<script>`` shows as text.
+        """
+        from bilstm_attn.render import explanation_html
+
+        return explanation_html(
+            self.tokens, self.weights, label=self.label, proba=self.proba, method=self.method
+        )
+
+    def _repr_html_(self) -> str:
+        return self.to_html()
+
+    def plot(self, ax=None):
+        """A bar chart of the weight of each word (needs matplotlib)."""
+        from bilstm_attn.render import plot_weights
+
+        title = f"{self.label} ({self.proba:.2f}), {self.method}"
+        return plot_weights(self.tokens, self.weights, title=title, ax=ax)
 
     def to_ansi(self, *, color: bool = True, top_k: int = 3) -> str:
         """The text for a terminal, heavier words highlighted (see ``render.highlight_ansi``)."""
@@ -206,3 +227,12 @@ def explain(
             texts, pieces, scores, predicted, confidence, heads, deltas
         )
     ]
+
+
+def save_html(explanations: list[Explanation], path) -> None:
+    """Write one standalone HTML report (inline style, no scripts or external files)."""
+    from bilstm_attn.render import html_document
+
+    page = html_document([e.to_html() for e in explanations])
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write(page)

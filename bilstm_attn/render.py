@@ -1,12 +1,21 @@
-"""Views: word weights in the terminal, attention matrices in the terminal and matplotlib."""
+"""Views: word weights (terminal, HTML, matplotlib) and attention matrices (terminal,
+matplotlib). Nothing here knows the estimators; it draws tokens and numbers."""
 
 from __future__ import annotations
 
+import html
 from collections.abc import Sequence
 
 import numpy as np
 
-__all__ = ["attention_ansi", "highlight_ansi", "plot_attention"]
+__all__ = [
+    "attention_ansi",
+    "explanation_html",
+    "highlight_ansi",
+    "html_document",
+    "plot_attention",
+    "plot_weights",
+]
 
 # 256-colour backgrounds from pale yellow to deep orange, for rising weight.
 _SHADES = (230, 229, 228, 221, 214, 208)
@@ -100,5 +109,70 @@ def plot_attention(source: Sequence[str], target: Sequence[str], matrix: np.ndar
     ax.set_xlabel("source")
     ax.set_ylabel("output")
     ax.figure.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
+    ax.figure.tight_layout()
+    return ax
+
+
+_HTML_STYLE = """
+.bilstm-attn-explanation { font-family: sans-serif; line-height: 1.9; margin: 0.8em 0; }
+.bilstm-attn-explanation .meta { font-size: 0.85em; color: #555; }
+.bilstm-attn-explanation .w { padding: 0.1em 0.15em; border-radius: 0.2em; }
+"""
+
+
+def _word_style(weight: float, scale: float) -> str:
+    """Orange for weight pushing towards the label, blue against; opacity by size."""
+    alpha = min(abs(weight) / scale, 1.0) if scale > 0 else 0.0
+    rgb = "255,140,0" if weight >= 0 else "30,110,255"
+    return f"background-color: rgba({rgb},{alpha:.3f})"
+
+
+def explanation_html(
+    tokens: Sequence[str], weights: np.ndarray, *, label: object, proba: float, method: str
+) -> str:
+    """One explanation as an HTML fragment; every user-given string is escaped.
+
+    Each word is a ``<span class="w">`` whose background shows its weight (its value in
+    the ``title``); no script, no external resource.
+    """
+    weights = np.asarray(weights, dtype=np.float64)
+    scale = float(np.abs(weights).max()) if len(weights) else 0.0
+    words = " ".join(
+        f'<span class="w" style="{_word_style(w, scale)}" title="{w:.4f}">{html.escape(t)}</span>'
+        for t, w in zip(tokens, weights)
+    )
+    meta = f"{html.escape(str(label))} ({proba:.3f}), {html.escape(method)}"
+    return (
+        f'<div class="bilstm-attn-explanation"><div class="meta">{meta}</div>'
+        f"<div>{words}</div></div>"
+    )
+
+
+def html_document(fragments: Sequence[str], title: str = "bilstm-attn explanations") -> str:
+    """A standalone HTML page (inline style, no scripts) holding the fragments."""
+    body = "\n".join(fragments)
+    return (
+        f'<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>{html.escape(title)}'
+        f"</title><style>{_HTML_STYLE}</style></head>\n<body>\n{body}\n</body></html>\n"
+    )
+
+
+def plot_weights(tokens: Sequence[str], weights: np.ndarray, *, title: str = "", ax=None):
+    """A matplotlib bar chart of one weight per word. Returns the Axes."""
+    try:
+        import matplotlib.pyplot as plt
+    except ImportError as error:  # pragma: no cover - depends on the environment
+        raise ImportError(
+            "plot() needs matplotlib; install it with pip install 'bilstm-attn[plot]'."
+        ) from error
+    if ax is None:
+        _, ax = plt.subplots(figsize=(max(4.0, 0.4 * len(tokens) + 1.0), 3.0))
+    weights = np.asarray(weights, dtype=np.float64)
+    ax.bar(
+        range(len(tokens)), weights, color=["tab:orange" if w >= 0 else "tab:blue" for w in weights]
+    )
+    ax.set_xticks(range(len(tokens)), [_printable(t) for t in tokens], rotation=90)
+    ax.set_ylabel("weight")
+    ax.set_title(title)
     ax.figure.tight_layout()
     return ax

@@ -133,3 +133,72 @@ def test_to_ansi(fitted):
     (e,) = fitted.explain(["a superb film"])
     assert "[" in e.to_ansi(color=False, top_k=1)
     assert "\x1b[48;5;" in e.to_ansi()
+
+
+def test_html_escapes_user_text_and_highlights_words(fitted, tmp_path):
+    from bilstm_attn.explain import save_html
+
+    texts = ['a superb film <script>alert("x")</script> & more', "awful"]
+    explanations = fitted.explain(texts, method="occlusion")
+    fragment = explanations[0].to_html()
+    assert (
+        "<script>" not in fragment
+        and "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in fragment
+    )
+    assert fragment.count('<span class="w"') == len(explanations[0].tokens)
+    assert explanations[0]._repr_html_() == fragment
+    path = tmp_path / "report.html"
+    save_html(explanations, path)
+    page = path.read_text(encoding="utf-8")
+    assert page.startswith("<!DOCTYPE html>") and page.count('class="bilstm-attn-explanation"') == 2
+    assert "<script" not in page and "http" not in page and "<link" not in page
+
+
+def test_plot_bar_chart(fitted):
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    (e,) = fitted.explain(["a superb film"], method="integrated_gradients")
+    ax = e.plot()
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["a", "superb", "film"]
+    assert len(ax.patches) == 3
+
+
+def chromium():
+    import shutil
+
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.mark.skipif(not chromium(), reason="no headless Chromium installed")
+def test_report_renders_in_a_real_browser_and_injected_script_does_not_run(fitted, tmp_path):
+    """Chromium renders the report; a script in a text stays text (the DOM dump shows it
+    escaped and the title it would set never changes)."""
+    import subprocess
+
+    from bilstm_attn.explain import save_html
+
+    texts = ["a superb film", "<script>document.title='pwned'</script> awful"]
+    explanations = fitted.explain(texts)
+    path = tmp_path / "report.html"
+    save_html(explanations, path)
+    dom = subprocess.run(
+        [
+            chromium(),
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            f"--user-data-dir={tmp_path / 'profile'}",
+            "--dump-dom",
+            path.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    ).stdout
+    assert dom.count('class="w"') == sum(len(e.tokens) for e in explanations)
+    assert "pwned" not in dom.split("<title>")[1].split("</title>")[0]
+    assert "&lt;script&gt;" in dom

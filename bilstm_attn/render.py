@@ -70,6 +70,17 @@ def _printable(token: str) -> str:
     return token if token.isprintable() else token.encode("unicode_escape").decode("ascii")
 
 
+def _pyplot():
+    """matplotlib.pyplot, or an ImportError that says how to install it."""
+    try:
+        import matplotlib.pyplot as plt
+    except ImportError as error:  # pragma: no cover - depends on the environment
+        raise ImportError(
+            "plot() needs matplotlib; install it with pip install 'bilstm-attn[plot]'."
+        ) from error
+    return plt
+
+
 def attention_ansi(source: Sequence[str], target: Sequence[str], matrix: np.ndarray) -> str:
     """An attention matrix as text: one row per target token, one column per source token.
 
@@ -94,12 +105,7 @@ def plot_attention(source: Sequence[str], target: Sequence[str], matrix: np.ndar
 
     Returns the Axes. Needs matplotlib (``pip install bilstm-attn[plot]``).
     """
-    try:
-        import matplotlib.pyplot as plt
-    except ImportError as error:  # pragma: no cover - depends on the environment
-        raise ImportError(
-            "plot() needs matplotlib; install it with pip install 'bilstm-attn[plot]'."
-        ) from error
+    plt = _pyplot()
     if ax is None:
         size = (max(3.0, 0.35 * len(source) + 1.5), max(2.5, 0.35 * len(target) + 1.0))
         _, ax = plt.subplots(figsize=size)
@@ -159,12 +165,7 @@ def html_document(fragments: Sequence[str], title: str = "bilstm-attn explanatio
 
 def plot_weights(tokens: Sequence[str], weights: np.ndarray, *, title: str = "", ax=None):
     """A matplotlib bar chart of one weight per word. Returns the Axes."""
-    try:
-        import matplotlib.pyplot as plt
-    except ImportError as error:  # pragma: no cover - depends on the environment
-        raise ImportError(
-            "plot() needs matplotlib; install it with pip install 'bilstm-attn[plot]'."
-        ) from error
+    plt = _pyplot()
     if ax is None:
         _, ax = plt.subplots(figsize=(max(4.0, 0.4 * len(tokens) + 1.0), 3.0))
     weights = np.asarray(weights, dtype=np.float64)

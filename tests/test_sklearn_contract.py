@@ -13,7 +13,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
 from sklearn.utils import estimator_checks
 
-from bilstm_attn import BiLSTMAttentionClassifier
+from bilstm_attn import BiLSTMAttentionClassifier, Seq2SeqTranslator
 
 DATA_FREE_CHECKS = [
     "check_no_attributes_set_in_init",
@@ -28,9 +28,10 @@ DATA_FREE_CHECKS = [
 ]
 
 
+@pytest.mark.parametrize("estimator", [BiLSTMAttentionClassifier, Seq2SeqTranslator])
 @pytest.mark.parametrize("check", DATA_FREE_CHECKS)
-def test_sklearn_data_free_checks(check):
-    getattr(estimator_checks, check)("BiLSTMAttentionClassifier", BiLSTMAttentionClassifier())
+def test_sklearn_data_free_checks(check, estimator):
+    getattr(estimator_checks, check)(estimator.__name__, estimator())
 
 
 def test_tags_say_raw_strings():

@@ -6,7 +6,6 @@ import pytest
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import GridSearchCV
-from sklearn.utils import estimator_checks
 
 from bilstm_attn import Seq2SeqTranslator, TrainingInterruptedWarning
 from bilstm_attn.datasets import make_dates
@@ -230,15 +229,7 @@ def test_ctrl_c_leaves_a_usable_model():
 
 
 def test_sklearn_contract(word_model):
-    for check in (
-        "check_no_attributes_set_in_init",
-        "check_get_params_invariance",
-        "check_set_params",
-        "check_parameters_default_constructible",
-        "check_estimator_cloneable",
-        "check_estimator_repr",
-    ):
-        getattr(estimator_checks, check)("Seq2SeqTranslator", Seq2SeqTranslator())
+    # the data-free scikit-learn checks run in tests/test_sklearn_contract.py
     copy = clone(word_model)
     assert not hasattr(copy, "module_")
     restored = pickle.loads(pickle.dumps(word_model))

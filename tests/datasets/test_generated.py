@@ -6,7 +6,7 @@ import pytest
 
 from bilstm_attn.datasets import REVIEW_CUES, make_reviews
 
-BUNDLED = Path(__file__).resolve().parents[1] / "datasets" / "reviews"
+BUNDLED = Path(__file__).resolve().parents[2] / "datasets" / "reviews"
 
 
 def test_same_seed_same_corpus():

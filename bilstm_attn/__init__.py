@@ -1,17 +1,27 @@
 """bilstm_attn: a BiLSTM-with-attention text classifier for scikit-learn that says why,
 and a seq2seq translator on the same attention core."""
 
+from bilstm_attn._version import __version__
 from bilstm_attn.classifier import BiLSTMAttentionClassifier
-from bilstm_attn.exceptions import BilstmAttnError, NotFittedError, TrainingInterruptedWarning
+from bilstm_attn.exceptions import (
+    BilstmAttnError,
+    ModelFileError,
+    NotFittedError,
+    TrainingInterruptedWarning,
+    VersionMismatchWarning,
+)
+from bilstm_attn.persistence import load
 from bilstm_attn.translator import Seq2SeqTranslator, Translation
 
 __all__ = [
     "BiLSTMAttentionClassifier",
     "BilstmAttnError",
+    "ModelFileError",
     "NotFittedError",
     "Seq2SeqTranslator",
     "TrainingInterruptedWarning",
     "Translation",
+    "VersionMismatchWarning",
+    "__version__",
+    "load",
 ]
-
-__version__ = "0.1.0"

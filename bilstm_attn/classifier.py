@@ -41,6 +41,7 @@ from bilstm_attn.nn import (
     RNNEncoder,
     make_embedding,
 )
+from bilstm_attn.persistence import PersistenceMixin, decode_classes, encode_classes
 from bilstm_attn.text import (
     bucket_batches,
     encode,
@@ -54,7 +55,9 @@ from bilstm_attn.training import run_epochs
 __all__ = ["BiLSTMAttentionClassifier"]
 
 
-class BiLSTMAttentionClassifier(TorchEstimatorMixin, ClassifierMixin, BaseEstimator):
+class BiLSTMAttentionClassifier(
+    PersistenceMixin, TorchEstimatorMixin, ClassifierMixin, BaseEstimator
+):
     """Text classifier: a bidirectional LSTM encoder with attention pooling.
 
     Raw texts go in; the estimator trains its own tokenizer on them, encodes them with a
@@ -290,15 +293,21 @@ default="word"
                 delattr(self, name)
             raise
 
-    def initialize_module(self, rng: np.random.Generator) -> ClassifierNet:
-        """Build the network for the fitted tokenizer and classes."""
+    def initialize_module(
+        self, rng: np.random.Generator, *, read_pretrained: bool = True
+    ) -> ClassifierNet:
+        """Build the network for the fitted tokenizer and classes.
+
+        With ``read_pretrained=False`` the ``pretrained_embeddings`` file is not read
+        (``load`` fills every weight from the saved model instead).
+        """
         n_vocab, pad = vocab_size(self.tokenizer_), pad_id(self.tokenizer_)
         pretrained = None
-        if self.pretrained_embeddings is not None:
+        if self.pretrained_embeddings is not None and read_pretrained:
             pretrained = torch.from_numpy(self._read_pretrained(rng))
-        embedding = make_embedding(
-            n_vocab, self.embedding_dim, pad, pretrained, freeze=self.freeze_embeddings
-        )
+        embedding = make_embedding(n_vocab, self.embedding_dim, pad, pretrained)
+        frozen = self.freeze_embeddings and self.pretrained_embeddings is not None
+        embedding.weight.requires_grad_(not frozen)
         encoder = RNNEncoder(
             embedding,
             self.hidden_size,
@@ -311,6 +320,27 @@ default="word"
         pooling = AttentionPooling(attention, query_size=size, heads=self.attention_heads)
         head = nn.Linear(self.attention_heads * size, len(self.classes_))
         return ClassifierNet(encoder, pooling, head, dropout=self.dropout)
+
+    # ----------------------------------------------------------------- save / load
+    _TOKENIZER_PARAMS = {"tokenizer": "tokenizer_"}
+
+    def _tokenizer_files(self) -> dict[str, str]:
+        return {"tokenizer_": "tokenizer.json"}
+
+    def _fitted_config(self) -> dict:
+        return {
+            **super()._fitted_config(),
+            "classes": encode_classes(self.classes_),
+            "embedding_coverage": self.embedding_coverage_,
+        }
+
+    def _restore_fitted(self, fitted: dict) -> None:
+        super()._restore_fitted(fitted)
+        self.classes_ = decode_classes(fitted["classes"])
+        self.embedding_coverage_ = fitted["embedding_coverage"]
+
+    def _loaded_module(self) -> ClassifierNet:
+        return self.initialize_module(np.random.default_rng(0), read_pretrained=False)
 
     def initialize_optimizer(self) -> torch.optim.Optimizer:
         """AdamW over the trainable parameters."""

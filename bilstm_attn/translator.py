@@ -35,6 +35,7 @@ from bilstm_attn.nn import (
     Seq2SeqNet,
     make_embedding,
 )
+from bilstm_attn.persistence import PersistenceMixin
 from bilstm_attn.text import (
     BOS_TOKEN,
     EOS_TOKEN,
@@ -91,7 +92,7 @@ class Translation:
         return attention_ansi(self.source_tokens, self.tokens, self.attention)
 
 
-class Seq2SeqTranslator(TorchEstimatorMixin, BaseEstimator):
+class Seq2SeqTranslator(PersistenceMixin, TorchEstimatorMixin, BaseEstimator):
     """Sequence-to-sequence translator: BiLSTM encoder, attentive LSTM decoder.
 
     The encoder is the classifier's exact bidirectional encoder; the decoder attends with
@@ -338,6 +339,14 @@ or path, default="char"
             target_embedding, attention, size, size, target_vocab, self.num_layers, self.dropout
         )
         return Seq2SeqNet(encoder, decoder)
+
+    # ----------------------------------------------------------------- save / load
+    _TOKENIZER_PARAMS = {"tokenizer": "source_tokenizer_", "target_tokenizer": "target_tokenizer_"}
+
+    def _tokenizer_files(self) -> dict[str, str]:
+        shared = self.target_tokenizer_ is self.source_tokenizer_
+        target = "tokenizer.json" if shared else "target_tokenizer.json"
+        return {"source_tokenizer_": "tokenizer.json", "target_tokenizer_": target}
 
     def initialize_optimizer(self) -> torch.optim.Optimizer:
         """AdamW over the parameters."""

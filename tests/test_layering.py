@@ -51,6 +51,7 @@ LOWER_THAN = {  # module: modules above it that it must not import
     "explain": {"cli", "render"},
     "render": {"cli", "classifier", "explain"},
     "datasets": {"classifier", "translator", "explain", "render", "cli", "training", "text"},
+    "persistence": {"classifier", "translator", "explain", "render", "cli", "datasets"},
 }
 
 

@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import os
 import sys
-import tempfile
 import urllib.request
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
+from bilstm_attn._files import atomic_path
 from bilstm_attn.exceptions import ChecksumError
 
-__all__ = ["Remote", "atomic_path", "data_home", "fetch", "write_csv"]
+__all__ = ["Remote", "data_home", "fetch", "write_csv"]
 
 ENVIRONMENT_VARIABLE = "BILSTM_ATTN_DATA"
 _CHUNK = 1 << 20
@@ -49,20 +47,6 @@ def data_home(data_home: str | os.PathLike | None = None) -> Path:
         return Path(os.environ["LOCALAPPDATA"]) / "bilstm_attn"
     cache = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
     return Path(cache) / "bilstm_attn"
-
-
-@contextlib.contextmanager
-def atomic_path(final: Path) -> Iterator[Path]:
-    """A temporary path next to ``final`` that replaces it only if the block succeeds."""
-    final.parent.mkdir(parents=True, exist_ok=True)
-    handle, name = tempfile.mkstemp(dir=final.parent, prefix=f".{final.name}.", suffix=".part")
-    os.close(handle)
-    temporary = Path(name)
-    try:
-        yield temporary
-        os.replace(temporary, final)
-    finally:
-        temporary.unlink(missing_ok=True)
 
 
 def fetch(remote: Remote, directory: Path, timeout: float = 60.0) -> Path:

@@ -1,15 +1,14 @@
-"""The ``bilstm-attn`` command."""
+"""``bilstm-attn demo``: train on a bundled corpus and show what the model attends to."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 import time
-from collections.abc import Sequence
 
 import numpy as np
 
-__all__ = ["main"]
+__all__ = ["add_parser"]
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -104,9 +103,8 @@ def _translator_demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="bilstm-attn", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
+def add_parser(commands) -> None:
+    """The ``demo`` subcommand."""
     demo = commands.add_parser(
         "demo", help="train on the bundled corpus and show the most-attended words"
     )
@@ -134,20 +132,11 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--quiet", action="store_true", help="no progress bar or epoch lines")
     demo.add_argument("--color", action="store_true", help="colour even when not on a terminal")
     demo.add_argument("--no-color", action="store_true", help="mark top words with [brackets]")
-    demo.set_defaults(run=_demo)
-    return parser
+    demo.set_defaults(run=_demo, check=_check)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; return the exit status."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+def _check(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     for name in ("n_train", "n_test", "max_epochs"):
         value = getattr(args, name, None)
         if value is not None and value < 1:
             parser.error(f"--{name.replace('_', '-')} must be at least 1")
-    return args.run(args)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

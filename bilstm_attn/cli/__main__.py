@@ -1,0 +1,5 @@
+import sys
+
+from bilstm_attn.cli import main
+
+sys.exit(main())

@@ -1,0 +1,272 @@
+"""``bilstm-attn train | predict | explain | evaluate``: the classifier from the shell."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+import numpy as np
+import pandas as pd
+
+from bilstm_attn.classifier import BiLSTMAttentionClassifier
+from bilstm_attn.cli._io import (
+    CommandError,
+    add_estimator_flags,
+    estimator_params,
+    iter_table,
+    read_table,
+)
+from bilstm_attn.cli._models import build_estimator, fit_estimator, load_model, write_atomically
+
+__all__ = ["add_parsers"]
+
+
+def _train(args: argparse.Namespace) -> int:
+    params = estimator_params(args, BiLSTMAttentionClassifier)
+    model = build_estimator(BiLSTMAttentionClassifier, params, args.quiet)
+    wanted = {"--text-col": args.text_col, "--label-col": args.label_col}
+    frame = read_table(args.data, wanted, (args.text_col,), (args.label_col,))
+    labels = frame[args.label_col]
+    _say(
+        args,
+        f"Read {len(frame)} texts with {labels.nunique()} labels from {args.data}; training "
+        f"BiLSTMAttentionClassifier...",
+    )
+    seconds = fit_estimator(model, frame[args.text_col], labels)
+    model.save(args.output)
+    last = model.history_[-1] if model.history_ else {}
+    accuracy = last.get("valid_accuracy")
+    scored = f", validation accuracy {accuracy:.4f}" if accuracy is not None else ""
+    _say(
+        args,
+        f"Trained {len(model.history_)} epochs in {seconds:.1f}s (best epoch "
+        f"{model.best_epoch_}{scored}). Saved the model to {args.output}",
+    )
+    return 0
+
+
+def _say(args: argparse.Namespace, message: str) -> None:
+    if not args.quiet:
+        print(message, file=sys.stderr)
+
+
+def _predict(args: argparse.Namespace) -> int:
+    model = load_model(args.model, BiLSTMAttentionClassifier, "translate")
+    probability_columns = [f"proba_{c}" for c in model.classes_]
+    keep = list(args.keep_columns or [])
+    clash = set(keep) & {"label", *probability_columns}
+    if clash:
+        raise CommandError(
+            f"--keep-columns {sorted(clash)[0]!r} has the name of an output column; rename it"
+        )
+    wanted = {"--text-col": args.text_col} | {f"--keep-columns {c}": c for c in keep}
+    rows = 0
+
+    def write(handle) -> None:
+        nonlocal rows
+        chunks = iter_table(args.data, wanted, (args.text_col,), args.chunksize)
+        for chunk in chunks:
+            proba = model.predict_proba(chunk[args.text_col])
+            out = chunk[keep].copy()
+            out["label"] = model.classes_[proba.argmax(axis=1)]
+            out[probability_columns] = proba
+            out.to_csv(handle, header=rows == 0, index=False, float_format="%.6g")
+            rows += len(chunk)
+
+    write_atomically(args.output, write)
+    _say(args, f"Wrote {rows} predictions to {args.output}")
+    return 0
+
+
+def _explain(args: argparse.Namespace) -> int:
+    model = load_model(args.model, BiLSTMAttentionClassifier, "translate")
+    if (args.data is None) == (not args.text):
+        raise CommandError("give either a data file or --text, not both and not neither")
+    if args.text:
+        texts = list(args.text)
+    else:
+        chunk = next(
+            iter_table(args.data, {"--text-col": args.text_col}, (args.text_col,), args.limit), None
+        )
+        if chunk is None:
+            raise CommandError(f"{args.data!r} has no data rows")
+        texts = list(chunk[args.text_col])
+    explanations = model.explain(texts, method=args.method, n_steps=args.steps)
+    if args.output:
+        from bilstm_attn.render import html_document
+
+        page = html_document([explanation.to_html() for explanation in explanations])
+        write_atomically(args.output, lambda handle: handle.write(page))
+        _say(args, f"Wrote {len(explanations)} explanations ({args.method}) to {args.output}")
+        return 0
+    color = args.color if args.color is not None else sys.stdout.isatty()
+    for explanation in explanations:
+        print(f"[{explanation.label} {explanation.proba:.2f}] {explanation.to_ansi(color=color)}")
+    return 0
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from sklearn.metrics import accuracy_score, classification_report
+
+    model = load_model(args.model, BiLSTMAttentionClassifier, "translate")
+    wanted = {"--text-col": args.text_col, "--label-col": args.label_col}
+    truth, predicted = [], []
+    for chunk in iter_table(args.data, wanted, (args.text_col,), args.chunksize, (args.label_col,)):
+        predicted.append(model.predict(chunk[args.text_col]))
+        truth.append(chunk[args.label_col])
+    if not truth:
+        raise CommandError(f"{args.data!r} has no data rows")
+    y_true, y_pred, unknown = _align(
+        pd.concat(truth, ignore_index=True), np.concatenate(predicted), model.classes_
+    )
+    print(f"Accuracy: {accuracy_score(y_true, y_pred):.4f} on {len(y_true)} texts")
+    if unknown:
+        print(f"Labels the model never saw (always counted wrong): {', '.join(unknown)}")
+    print(classification_report(y_true, y_pred, digits=4, zero_division=0))
+    if args.confusion_matrix:
+        _confusion_png(y_true, y_pred, args.confusion_matrix)
+        print(f"Confusion matrix written to {args.confusion_matrix}")
+    return 0
+
+
+def _align(truth: pd.Series, predicted: np.ndarray, classes: np.ndarray):
+    """Match file labels to the model's classes (a CSV reads "1" as 1, JSON may not)."""
+    known = set(classes.tolist())
+    by_text = {str(c): c for c in classes.tolist()}
+    values = [v if v in known else by_text.get(str(v), v) for v in truth.tolist()]
+    unknown = sorted({str(v) for v in values if v not in known})
+    if unknown:  # mixed kinds of labels: compare them as text
+        return np.array([str(v) for v in values]), predicted.astype(str), unknown
+    y_true = np.empty(len(values), dtype=object)
+    y_true[:] = values
+    return y_true, predicted, unknown
+
+
+def _confusion_png(y_true, y_pred, path: str) -> None:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise CommandError(
+            "--confusion-matrix needs matplotlib: pip install 'bilstm-attn[plot]'"
+        ) from None
+    from sklearn.metrics import ConfusionMatrixDisplay
+
+    labels = sorted(set(y_true.tolist()) | set(y_pred.tolist()), key=str)
+    size = max(4.0, 0.5 * len(labels) + 2)
+    figure, ax = plt.subplots(figsize=(size, size))
+    ConfusionMatrixDisplay.from_predictions(
+        y_true, y_pred, labels=labels, ax=ax, colorbar=False, xticks_rotation="vertical"
+    )
+    figure.tight_layout()
+    try:
+        figure.savefig(path, dpi=120)
+    except OSError as error:
+        raise CommandError(f"cannot write {path!r}: {error.strerror or error}") from None
+    finally:
+        plt.close(figure)
+
+
+# --------------------------------------------------------------------- parsers
+def _data_flags(command: argparse.ArgumentParser, labels: bool) -> None:
+    command.add_argument("--text-col", default="text", help="column of texts (default: text)")
+    if labels:
+        command.add_argument(
+            "--label-col", default="label", help="column of labels (default: label)"
+        )
+
+
+def _chunk_flag(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--chunksize",
+        type=_positive,
+        default=10_000,
+        help="rows read and predicted at a time, so memory stays flat (default: 10000)",
+    )
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid int value: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+DATA_HELP = "a .csv, .tsv, .jsonl or .parquet file (CSV, TSV, JSON Lines may be .gz)"
+
+
+def add_parsers(commands) -> None:
+    """The ``train``, ``predict``, ``explain`` and ``evaluate`` subcommands."""
+    train = commands.add_parser(
+        "train",
+        help="train a classifier on labelled texts and save it",
+        description="Train a BiLSTMAttentionClassifier on a table of texts and labels and "
+        "save it to a directory (config.json, model.safetensors, tokenizer.json).",
+    )
+    train.add_argument("data", help=DATA_HELP)
+    _data_flags(train, labels=True)
+    train.add_argument("-o", "--output", required=True, metavar="DIR", help="model directory")
+    train.add_argument("--quiet", action="store_true", help="no progress bar or messages")
+    add_estimator_flags(train, BiLSTMAttentionClassifier)
+    train.set_defaults(run=_train)
+
+    predict = commands.add_parser(
+        "predict",
+        help="predict labels and class probabilities for a table of texts",
+        description="Write a CSV with the predicted label and one proba_<class> column per "
+        "class, one row per input row, in order. Large inputs are read in chunks.",
+    )
+    predict.add_argument("model", help="a directory written by `bilstm-attn train`")
+    predict.add_argument("data", help=DATA_HELP)
+    predict.add_argument("-o", "--output", required=True, help="output CSV ('-': stdout)")
+    _data_flags(predict, labels=False)
+    predict.add_argument("--keep-columns", nargs="+", metavar="COL", help="input columns to copy")
+    _chunk_flag(predict)
+    predict.add_argument("--quiet", action="store_true", help="no messages")
+    predict.set_defaults(run=_predict)
+
+    explain = commands.add_parser(
+        "explain",
+        help="show which words each prediction rested on",
+        description="Explain the predictions for the first --limit texts of a file (or "
+        "--text): an HTML report with -o, else highlighted words in the terminal.",
+    )
+    explain.add_argument("model", help="a directory written by `bilstm-attn train`")
+    explain.add_argument("data", nargs="?", help=DATA_HELP)
+    explain.add_argument("--text", nargs="+", help="texts to explain instead of a file")
+    explain.add_argument("-o", "--output", metavar="HTML", help="write an HTML report")
+    _data_flags(explain, labels=False)
+    explain.add_argument(
+        "--method",
+        choices=("attention", "integrated_gradients", "occlusion"),
+        default="attention",
+        help="attribution method (default: attention)",
+    )
+    explain.add_argument("--limit", type=_positive, default=20, help="texts (default: 20)")
+    explain.add_argument(
+        "--steps", type=_positive, default=50, help="integrated-gradients steps (default 50)"
+    )
+    explain.add_argument(
+        "--color",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="colour in the terminal (default: when it is a terminal)",
+    )
+    explain.add_argument("--quiet", action="store_true", help="no messages")
+    explain.set_defaults(run=_explain)
+
+    evaluate = commands.add_parser(
+        "evaluate",
+        help="accuracy, a classification report and a confusion matrix on labelled texts",
+    )
+    evaluate.add_argument("model", help="a directory written by `bilstm-attn train`")
+    evaluate.add_argument("data", help=DATA_HELP)
+    _data_flags(evaluate, labels=True)
+    evaluate.add_argument("--confusion-matrix", metavar="PNG", help="write the matrix as a PNG")
+    _chunk_flag(evaluate)
+    evaluate.set_defaults(run=_evaluate)

@@ -21,7 +21,7 @@ import pandas as pd
 import torch
 
 from bilstm_attn import BiLSTMAttentionClassifier
-from bilstm_attn.datasets import make_reviews
+from bilstm_attn.datasets import load_dataset, make_reviews
 from bilstm_attn.explain import explain
 from bilstm_attn.faithfulness import faithfulness
 
@@ -29,11 +29,7 @@ DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
 
 
 def read(name: str, split: str) -> pd.DataFrame:
-    for suffix in (".csv", ".csv.gz"):
-        path = DATA / name / f"{split}{suffix}"
-        if path.exists():
-            return pd.read_csv(path, keep_default_na=False)
-    raise FileNotFoundError(f"{name}/{split} under {DATA}")
+    return load_dataset(name, split, DATA, download_if_missing=False)
 
 
 def corpora(n_docs: int):

@@ -15,25 +15,17 @@ import platform
 import time
 from pathlib import Path
 
-import pandas as pd
 import torch
 
 from bilstm_attn import BiLSTMAttentionClassifier
+from bilstm_attn.datasets import load_dataset
 
 SPLITS = {"imdb": ("train", "test"), "sst2": ("train", "dev")}
 
 
-def read_split(data: Path, name: str, split: str) -> pd.DataFrame:
-    for suffix in (".csv", ".csv.gz"):
-        path = data / name / f"{split}{suffix}"
-        if path.exists():
-            return pd.read_csv(path, keep_default_na=False)
-    raise FileNotFoundError(f"no {name}/{split}.csv or .csv.gz under {data}")
-
-
 def run(data: Path, name: str, seed: int, verbose: int) -> dict:
     train_split, test_split = SPLITS[name]
-    train, test = read_split(data, name, train_split), read_split(data, name, test_split)
+    train, test = load_dataset(name, train_split, data), load_dataset(name, test_split, data)
     clf = BiLSTMAttentionClassifier(random_state=seed, verbose=verbose)
     started = time.perf_counter()
     clf.fit(train["text"], train["label"])

@@ -12,36 +12,22 @@ held-out pairs, report sacrebleu BLEU on ``test_2016_flickr``. Reads ``../shared
 from __future__ import annotations
 
 import argparse
-import gzip
 import json
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from bilstm_attn import Seq2SeqTranslator
+from bilstm_attn.datasets import load_dataset
 
 DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
 
 
 def book_date_split(data: Path) -> tuple[list[str], list[str], list[str], list[str]]:
-    """The book's split of date.txt: (train sources, train targets, test sources, test targets)."""
-    with gzip.open(data / "dlfs2" / "date.txt.gz", "rt", encoding="utf-8") as handle:
-        lines = [line.rstrip("\n") for line in handle if line.strip()]
-    pairs = [line.split("_", 1) for line in lines]
-    sources = np.array([source.rstrip(" ") for source, _ in pairs], dtype=object)
-    targets = np.array([target for _, target in pairs], dtype=object)
-    order = np.arange(len(pairs))
-    np.random.RandomState(1984).shuffle(order)  # what dataset/sequence.py's load_data does
-    split = len(order) - len(order) // 10
-    train, test = order[:split], order[split:]
-    return list(sources[train]), list(targets[train]), list(sources[test]), list(targets[test])
-
-
-def read_lines(path: Path) -> list[str]:
-    with gzip.open(path, "rt", encoding="utf-8") as handle:
-        return [line.rstrip("\n") for line in handle]
+    """date.txt with the book's split (``load_dataset("dlfs2_date")``: seed 1984, 10% out)."""
+    train, test = (load_dataset("dlfs2_date", split, data) for split in ("train", "test"))
+    return list(train["source"]), list(train["target"]), list(test["source"]), list(test["target"])
 
 
 def run_dates(data: Path, seed: int, verbose: int, max_epochs: int | None) -> dict:
@@ -69,10 +55,12 @@ def run_dates(data: Path, seed: int, verbose: int, max_epochs: int | None) -> di
 
 
 def run_multi30k(data: Path, seed: int, verbose: int, epochs: int) -> dict:
-    folder = data / "multi30k"
-    x_train, y_train = read_lines(folder / "train.de.gz"), read_lines(folder / "train.en.gz")
-    x_test = read_lines(folder / "test_2016_flickr.de.gz")
-    y_test = read_lines(folder / "test_2016_flickr.en.gz")
+    train, test = (
+        load_dataset("multi30k", "train", data),
+        load_dataset("multi30k", "test_2016_flickr", data),
+    )
+    x_train, y_train = list(train["source"]), list(train["target"])
+    x_test, y_test = list(test["source"]), list(test["target"])
     translator = Seq2SeqTranslator(
         tokenizer="bpe",
         vocab_size=6000,

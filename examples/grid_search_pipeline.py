@@ -5,7 +5,7 @@
 BiLSTMAttentionClassifier is an ordinary scikit-learn estimator over raw texts, so it
 goes into ``Pipeline`` and ``GridSearchCV`` unchanged; here a FunctionTransformer strips
 the trailing " ?" of TREC questions before the classifier sees them. Uses TREC (6 answer
-types) from ``load_dataset``; about 3 minutes on 2 CPU cores with 2 parallel jobs (each
+types) from ``load_dataset``; about a minute on 2 CPU cores with 2 parallel jobs (each
 worker gets one torch thread).
 """
 

@@ -1,35 +1,29 @@
 """German -> English on Multi30k with Seq2SeqTranslator, scored by BLEU on test_2016_flickr.
 
-    python examples/multi30k_de_en.py [--data ../shared/data] [--epochs 6]
+    python examples/multi30k_de_en.py [--data-home ../shared/data] [--epochs 6]
 
-Reads the raw Multi30k files (``multi30k/{train,test_2016_flickr}.{de,en}.gz``) in place,
-trains a BPE sub-word model with early stopping, and reports sacrebleu BLEU with greedy
-and beam search. About 20 minutes on 2 CPU cores; ``benchmarks/RESULTS.md`` has the
-figures.
+Loads Multi30k with ``load_dataset("multi30k")`` (the raw ``{split}.{de,en}.gz`` files,
+downloaded once where absent), trains a BPE sub-word model with early stopping, and
+reports sacrebleu BLEU with greedy and beam search. About 20 minutes on 2 CPU cores;
+``benchmarks/RESULTS.md`` has the figures.
 """
 
 import argparse
-import gzip
 import time
-from pathlib import Path
 
 from bilstm_attn import Seq2SeqTranslator
-
-
-def read_lines(path: Path) -> list[str]:
-    with gzip.open(path, "rt", encoding="utf-8") as handle:
-        return [line.rstrip("\n") for line in handle]
+from bilstm_attn.datasets import load_dataset
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=Path("../shared/data"))
+    parser.add_argument("--data-home", default=None, help="folder holding multi30k/")
     parser.add_argument("--epochs", type=int, default=6)
     args = parser.parse_args()
-    folder = args.data / "multi30k"
-    src_train, tgt_train = read_lines(folder / "train.de.gz"), read_lines(folder / "train.en.gz")
-    src_test = read_lines(folder / "test_2016_flickr.de.gz")
-    tgt_test = read_lines(folder / "test_2016_flickr.en.gz")
+    train = load_dataset("multi30k", "train", args.data_home)
+    test = load_dataset("multi30k", "test_2016_flickr", args.data_home)
+    src_train, tgt_train = list(train["source"]), list(train["target"])
+    src_test, tgt_test = list(test["source"]), list(test["target"])
 
     translator = Seq2SeqTranslator(
         tokenizer="bpe",

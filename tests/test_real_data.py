@@ -4,20 +4,16 @@ The quick ones run by default (small samples, small models); the ones marked ``s
 train with default parameters on whole corpora: ``python -m pytest -m slow``.
 """
 
-import pandas as pd
 import pytest
 
 from bilstm_attn import BiLSTMAttentionClassifier
+from bilstm_attn.datasets import load_dataset
 
 SMALL = dict(embedding_dim=32, hidden_size=32, learning_rate=3e-3, random_state=0)
 
 
 def read(data_dir, name, split):
-    for suffix in (".csv", ".csv.gz"):
-        path = data_dir / name / f"{split}{suffix}"
-        if path.exists():
-            return pd.read_csv(path, keep_default_na=False)
-    pytest.skip(f"{name}/{split} not found under {data_dir}")
+    return load_dataset(name, split, data_dir, download_if_missing=False)
 
 
 @pytest.mark.parametrize("tokenizer", ["word", "unigram"])
@@ -31,9 +27,9 @@ def test_korean_nsmc_sample(data_dir, tokenizer):
 
 def test_trec_six_string_classes(data_dir):
     train, test = read(data_dir, "trec", "train"), read(data_dir, "trec", "test")
-    clf = BiLSTMAttentionClassifier(**SMALL, max_epochs=6).fit(train["text"], train["label_coarse"])
+    clf = BiLSTMAttentionClassifier(**SMALL, max_epochs=6).fit(train["text"], train["label"])
     assert list(clf.classes_) == ["ABBR", "DESC", "ENTY", "HUM", "LOC", "NUM"]
-    assert clf.score(test["text"], test["label_coarse"]) > 0.75  # majority class is 0.28
+    assert clf.score(test["text"], test["label"]) > 0.75  # majority class is 0.28
 
 
 @pytest.mark.slow
@@ -52,21 +48,8 @@ def test_imdb_with_defaults(data_dir):
 
 def book_date_split(data_dir):
     """date.txt with the book's split: shuffled with seed 1984, the last 10% held out."""
-    import gzip
-
-    import numpy as np
-
-    path = data_dir / "dlfs2" / "date.txt.gz"
-    if not path.exists():
-        pytest.skip(f"{path} not found")
-    with gzip.open(path, "rt", encoding="utf-8") as handle:
-        pairs = [line.rstrip("\n").split("_", 1) for line in handle if line.strip()]
-    order = np.arange(len(pairs))
-    np.random.RandomState(1984).shuffle(order)
-    split = len(order) - len(order) // 10
-    sources = [pairs[i][0].rstrip(" ") for i in order]
-    targets = [pairs[i][1] for i in order]
-    return sources[:split], targets[:split], sources[split:], targets[split:]
+    train, test = (read(data_dir, "dlfs2_date", split) for split in ("train", "test"))
+    return list(train["source"]), list(train["target"]), list(test["source"]), list(test["target"])
 
 
 def test_book_dates_quick_sample(data_dir):

@@ -3,7 +3,7 @@
     python docs/make_explanation_png.py [--data-home ../shared/data]
 
 Trains BiLSTMAttentionClassifier with default parameters on SST-2's training split
-(about 2 minutes on 2 CPU cores), explains three dev sentences by attention and by
+(about 2 minutes on 2 CPU cores), explains three sentences by attention and by
 integrated gradients, writes the report with ``save_html`` and photographs it with
 headless Chromium (``chromium`` must be on the PATH).
 """

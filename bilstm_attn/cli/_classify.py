@@ -11,70 +11,48 @@ import pandas as pd
 from bilstm_attn.classifier import BiLSTMAttentionClassifier
 from bilstm_attn.cli._io import (
     CommandError,
-    add_estimator_flags,
-    estimator_params,
+    add_chunk_flag,
     iter_table,
+    positive_int,
     read_table,
 )
-from bilstm_attn.cli._models import build_estimator, fit_estimator, load_model, write_atomically
+from bilstm_attn.cli._models import (
+    DATA_HELP,
+    add_train_command,
+    load_model,
+    say,
+    train_and_save,
+    write_atomically,
+    write_chunks,
+)
 
 __all__ = ["add_parsers"]
 
 
 def _train(args: argparse.Namespace) -> int:
-    params = estimator_params(args, BiLSTMAttentionClassifier)
-    model = build_estimator(BiLSTMAttentionClassifier, params, args.quiet)
     wanted = {"--text-col": args.text_col, "--label-col": args.label_col}
     frame = read_table(args.data, wanted, (args.text_col,), (args.label_col,))
     labels = frame[args.label_col]
-    _say(
-        args,
-        f"Read {len(frame)} texts with {labels.nunique()} labels from {args.data}; training "
-        f"BiLSTMAttentionClassifier...",
-    )
-    seconds = fit_estimator(model, frame[args.text_col], labels)
-    model.save(args.output)
-    last = model.history_[-1] if model.history_ else {}
-    accuracy = last.get("valid_accuracy")
-    scored = f", validation accuracy {accuracy:.4f}" if accuracy is not None else ""
-    _say(
-        args,
-        f"Trained {len(model.history_)} epochs in {seconds:.1f}s (best epoch "
-        f"{model.best_epoch_}{scored}). Saved the model to {args.output}",
-    )
-    return 0
-
-
-def _say(args: argparse.Namespace, message: str) -> None:
-    if not args.quiet:
-        print(message, file=sys.stderr)
+    what = f"{len(frame)} texts with {labels.nunique()} labels"
+    return train_and_save(args, BiLSTMAttentionClassifier, frame[args.text_col], labels, what)
 
 
 def _predict(args: argparse.Namespace) -> int:
     model = load_model(args.model, BiLSTMAttentionClassifier, "translate")
     probability_columns = [f"proba_{c}" for c in model.classes_]
-    keep = list(args.keep_columns or [])
-    clash = set(keep) & {"label", *probability_columns}
+    clash = set(args.keep_columns or []) & {"label", *probability_columns}
     if clash:
         raise CommandError(
             f"--keep-columns {sorted(clash)[0]!r} has the name of an output column; rename it"
         )
-    wanted = {"--text-col": args.text_col} | {f"--keep-columns {c}": c for c in keep}
-    rows = 0
 
-    def write(handle) -> None:
-        nonlocal rows
-        chunks = iter_table(args.data, wanted, (args.text_col,), args.chunksize)
-        for chunk in chunks:
-            proba = model.predict_proba(chunk[args.text_col])
-            out = chunk[keep].copy()
-            out["label"] = model.classes_[proba.argmax(axis=1)]
-            out[probability_columns] = proba
-            out.to_csv(handle, header=rows == 0, index=False, float_format="%.6g")
-            rows += len(chunk)
+    def fill(texts: pd.Series, out: pd.DataFrame) -> None:
+        proba = model.predict_proba(texts)
+        out["label"] = model.classes_[proba.argmax(axis=1)]
+        out[probability_columns] = proba.round(7)  # kept columns are written as read
 
-    write_atomically(args.output, write)
-    _say(args, f"Wrote {rows} predictions to {args.output}")
+    rows = write_chunks(args, args.text_col, "--text-col", fill)
+    say(args, f"Wrote {rows} predictions to {args.output}")
     return 0
 
 
@@ -97,7 +75,7 @@ def _explain(args: argparse.Namespace) -> int:
 
         page = html_document([explanation.to_html() for explanation in explanations])
         write_atomically(args.output, lambda handle: handle.write(page))
-        _say(args, f"Wrote {len(explanations)} explanations ({args.method}) to {args.output}")
+        say(args, f"Wrote {len(explanations)} explanations ({args.method}) to {args.output}")
         return 0
     color = args.color if args.color is not None else sys.stdout.isatty()
     for explanation in explanations:
@@ -178,55 +156,32 @@ def _data_flags(command: argparse.ArgumentParser, labels: bool) -> None:
         )
 
 
-def _chunk_flag(command: argparse.ArgumentParser) -> None:
-    command.add_argument(
-        "--chunksize",
-        type=_positive,
-        default=10_000,
-        help="rows read and predicted at a time, so memory stays flat (default: 10000)",
-    )
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"invalid int value: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
-
-
-DATA_HELP = "a .csv, .tsv, .jsonl or .parquet file (CSV, TSV, JSON Lines may be .gz)"
-
-
 def add_parsers(commands) -> None:
     """The ``train``, ``predict``, ``explain`` and ``evaluate`` subcommands."""
-    train = commands.add_parser(
+    train = add_train_command(
+        commands,
         "train",
+        BiLSTMAttentionClassifier,
         help="train a classifier on labelled texts and save it",
         description="Train a BiLSTMAttentionClassifier on a table of texts and labels and "
         "save it to a directory (config.json, model.safetensors, tokenizer.json).",
     )
-    train.add_argument("data", help=DATA_HELP)
     _data_flags(train, labels=True)
-    train.add_argument("-o", "--output", required=True, metavar="DIR", help="model directory")
-    train.add_argument("--quiet", action="store_true", help="no progress bar or messages")
-    add_estimator_flags(train, BiLSTMAttentionClassifier)
     train.set_defaults(run=_train)
 
     predict = commands.add_parser(
         "predict",
         help="predict labels and class probabilities for a table of texts",
         description="Write a CSV with the predicted label and one proba_<class> column per "
-        "class, one row per input row, in order. Large inputs are read in chunks.",
+        "class (rounded to 7 decimals), one row per input row, in order, after any "
+        "--keep-columns copied as read. Large inputs are read in chunks.",
     )
     predict.add_argument("model", help="a directory written by `bilstm-attn train`")
     predict.add_argument("data", help=DATA_HELP)
     predict.add_argument("-o", "--output", required=True, help="output CSV ('-': stdout)")
     _data_flags(predict, labels=False)
     predict.add_argument("--keep-columns", nargs="+", metavar="COL", help="input columns to copy")
-    _chunk_flag(predict)
+    add_chunk_flag(predict)
     predict.add_argument("--quiet", action="store_true", help="no messages")
     predict.set_defaults(run=_predict)
 
@@ -247,9 +202,9 @@ def add_parsers(commands) -> None:
         default="attention",
         help="attribution method (default: attention)",
     )
-    explain.add_argument("--limit", type=_positive, default=20, help="texts (default: 20)")
+    explain.add_argument("--limit", type=positive_int, default=20, help="texts (default: 20)")
     explain.add_argument(
-        "--steps", type=_positive, default=50, help="integrated-gradients steps (default 50)"
+        "--steps", type=positive_int, default=50, help="integrated-gradients steps (default 50)"
     )
     explain.add_argument(
         "--color",
@@ -268,5 +223,5 @@ def add_parsers(commands) -> None:
     evaluate.add_argument("data", help=DATA_HELP)
     _data_flags(evaluate, labels=True)
     evaluate.add_argument("--confusion-matrix", metavar="PNG", help="write the matrix as a PNG")
-    _chunk_flag(evaluate)
+    add_chunk_flag(evaluate)
     evaluate.set_defaults(run=_evaluate)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,9 +17,11 @@ import pandas as pd
 
 __all__ = [
     "CommandError",
+    "add_chunk_flag",
     "add_estimator_flags",
     "estimator_params",
     "iter_table",
+    "positive_int",
     "read_table",
     "table_columns",
 ]
@@ -225,8 +226,20 @@ def estimator_params(args: argparse.Namespace, estimator_cls: type) -> dict:
     }
 
 
-def open_output(path: str) -> tuple[object, bool]:
-    """A text stream for ``path`` (``-`` is standard output) and whether to close it."""
-    if path == "-":
-        return sys.stdout, False
-    return open(path, "w", encoding="utf-8", newline=""), True
+def add_chunk_flag(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--chunksize",
+        type=positive_int,
+        default=10_000,
+        help="rows read and predicted at a time, so memory stays flat (default: 10000)",
+    )
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid int value: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value

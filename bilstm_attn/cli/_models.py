@@ -2,20 +2,97 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 
+import pandas as pd
 from sklearn.utils._param_validation import InvalidParameterError
 
 from bilstm_attn._files import atomic_path
-from bilstm_attn.cli._io import CommandError
+from bilstm_attn.cli._io import CommandError, add_estimator_flags, estimator_params, iter_table
 from bilstm_attn.exceptions import ModelFileError
 from bilstm_attn.persistence import load
 
-__all__ = ["build_estimator", "fit_estimator", "load_model", "write_atomically"]
+__all__ = [
+    "add_train_command",
+    "build_estimator",
+    "fit_estimator",
+    "load_model",
+    "say",
+    "train_and_save",
+    "write_atomically",
+    "write_chunks",
+]
+
+DATA_HELP = "a .csv, .tsv, .jsonl or .parquet file (CSV, TSV, JSON Lines may be .gz)"
+
+
+def say(args: argparse.Namespace, message: str) -> None:
+    """A progress message on standard error, unless --quiet."""
+    if not getattr(args, "quiet", False):
+        print(message, file=sys.stderr)
+
+
+def add_train_command(commands, name: str, cls: type, help: str, description: str):
+    """A training subcommand: the data file, -o DIR, --quiet and one flag per parameter.
+
+    The caller adds the column flags and ``set_defaults(run=...)``.
+    """
+    command = commands.add_parser(name, help=help, description=description)
+    command.add_argument("data", help=DATA_HELP)
+    command.add_argument("-o", "--output", required=True, metavar="DIR", help="model directory")
+    command.add_argument("--quiet", action="store_true", help="no progress bar or messages")
+    add_estimator_flags(command, cls)
+    return command
+
+
+def train_and_save(args: argparse.Namespace, cls: type, X, y, what: str) -> int:
+    """Build the estimator from the flags, fit it on X, y, save it to --output, report."""
+    model = build_estimator(cls, estimator_params(args, cls), args.quiet)
+    say(args, f"Read {what} from {args.data}; training {cls.__name__}...")
+    seconds = fit_estimator(model, X, y)
+    model.save(args.output)
+    last = model.history_[-1] if model.history_ else {}
+    scores = [f"validation {k.removeprefix('valid_')} {v:.4f}" for k, v in last.items()
+              if k.startswith("valid_")]  # fmt: skip
+    say(
+        args,
+        f"Trained {len(model.history_)} epochs in {seconds:.1f}s (best epoch "
+        f"{model.best_epoch_}{''.join(', ' + s for s in scores)}). Saved the model to "
+        f"{args.output}",
+    )
+    return 0
+
+
+def write_chunks(
+    args: argparse.Namespace,
+    text_column: str,
+    text_flag: str,
+    fill: Callable[[pd.Series, pd.DataFrame], None],
+) -> int:
+    """Read --data in chunks, let ``fill(texts, out)`` add the output columns, write CSV.
+
+    ``out`` starts with the --keep-columns of the chunk; the file appears at --output
+    only when complete. Returns the number of rows written.
+    """
+    keep = list(args.keep_columns or [])
+    wanted = {text_flag: text_column} | {f"--keep-columns {c}": c for c in keep}
+    rows = 0
+
+    def write(handle) -> None:
+        nonlocal rows
+        for chunk in iter_table(args.data, wanted, (text_column,), args.chunksize):
+            out = chunk[keep].copy()
+            fill(chunk[text_column], out)
+            out.to_csv(handle, header=rows == 0, index=False)
+            rows += len(chunk)
+
+    write_atomically(args.output, write)
+    return rows
 
 
 def build_estimator(cls: type, params: dict, quiet: bool):

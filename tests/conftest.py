@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -59,3 +61,33 @@ def data_dir() -> Path:
     if not DATA_DIR.is_dir():
         pytest.skip(f"real corpora not found at {DATA_DIR}")
     return DATA_DIR
+
+
+# ---------------------------------------------------------------------- the command line
+CLI_TINY_FLAGS = [
+    "--embedding-dim", "16", "--hidden-size", "16", "--min-frequency", "1",
+    "--learning-rate", "0.02", "--random-state", "0", "--quiet",
+]  # fmt: skip
+
+
+def run_cli(*args, cwd=None) -> subprocess.CompletedProcess:
+    """Run ``python -m bilstm_attn.cli ARGS`` as a user's shell would."""
+    return subprocess.run(
+        [sys.executable, "-m", "bilstm_attn.cli", *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )
+
+
+@pytest.fixture(scope="session")
+def cli():
+    """``cli(*args)`` runs the bilstm-attn command in a subprocess."""
+    return run_cli
+
+
+@pytest.fixture(scope="session")
+def tiny_flags() -> list[str]:
+    """Command-line flags for a model small enough to train in seconds."""
+    return list(CLI_TINY_FLAGS)

@@ -1,0 +1,174 @@
+"""Accuracy and cost on five real corpora: bilstm-attn against TF-IDF + LR and fastText.
+
+    python benchmarks/compare.py [--corpora imdb sst2 nsmc trec 20newsgroups]
+                                 [--models tfidf_lr fasttext bilstm_attn]
+
+Every model runs with fixed, documented settings (bilstm-attn: its defaults,
+``random_state=0``) in a fresh process, one after the other, so that each peak memory
+(``ru_maxrss``) is its own. Per corpus and model: test accuracy, epochs, fit seconds,
+training tokens per second (whitespace words for the baselines, tokenizer pieces times
+epochs for bilstm-attn), prediction documents per second and peak memory. Results go to
+``benchmarks/out/compare.jsonl`` (one line per run, appended) and a Markdown table on
+standard output. Reads ``../shared/data`` through ``load_dataset``.
+
+- ``tfidf_lr``: ``TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True)`` and
+  ``LogisticRegression(C=10, max_iter=2000)``.
+- ``fasttext``: ``fasttext.train_supervised(epoch=10, wordNgrams=2, dim=100, lr=0.1)``
+  (``pip install fasttext-wheel``; skipped where it does not import) on the shuffled
+  training set; newlines in texts become spaces, as fastText's input format requires.
+- TREC uses its 6 coarse labels.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+HERE = Path(__file__).resolve().parent
+DATA = HERE.parent / ".." / "shared" / "data"
+SPLITS = {
+    "imdb": ("train", "test"),
+    "sst2": ("train", "dev"),
+    "nsmc": ("train", "test"),
+    "trec": ("train", "test"),
+    "20newsgroups": ("train", "test"),
+}
+MODELS = ("tfidf_lr", "fasttext", "bilstm_attn")
+
+
+def _words(texts) -> int:
+    return int(sum(len(t.split()) for t in texts))
+
+
+def run_tfidf_lr(train, test) -> dict:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+
+    model = make_pipeline(
+        TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True),
+        LogisticRegression(C=10, max_iter=2000),
+    )
+    started = time.perf_counter()
+    model.fit(train["text"], train["label"])
+    fit_seconds = time.perf_counter() - started
+    started = time.perf_counter()
+    predicted = model.predict(test["text"])
+    return {
+        "accuracy": float(np.mean(predicted == test["label"].to_numpy())),
+        "epochs": None,
+        "fit_seconds": fit_seconds,
+        "train_tokens_per_s": _words(train["text"]) / fit_seconds,
+        "predict_docs_per_s": len(test) / (time.perf_counter() - started),
+    }
+
+
+def run_fasttext(train, test) -> dict:
+    import fasttext
+
+    def line(text: str) -> str:
+        return " ".join(text.split())
+
+    # fastText reads its file in order with a decaying learning rate: shuffle first
+    # (IMDB and 20 Newsgroups are sorted by label).
+    train = train.sample(frac=1, random_state=0)
+    with tempfile.NamedTemporaryFile("w", suffix=".txt", encoding="utf-8") as handle:
+        for text, label in zip(train["text"], train["label"]):
+            handle.write(f"__label__{label} {line(text)}\n")
+        handle.flush()
+        started = time.perf_counter()
+        model = fasttext.train_supervised(
+            handle.name, epoch=10, wordNgrams=2, dim=100, lr=0.1, verbose=0, thread=2
+        )
+        fit_seconds = time.perf_counter() - started
+    started = time.perf_counter()
+    labels, _ = model.predict([line(t) for t in test["text"]])  # a list: see DESIGN.md
+    predicted = [label[0].removeprefix("__label__") for label in labels]
+    truth = test["label"].astype(str).to_numpy()
+    return {
+        "accuracy": float(np.mean(np.asarray(predicted) == truth)),
+        "epochs": 10,
+        "fit_seconds": fit_seconds,
+        "train_tokens_per_s": 10 * _words(train["text"]) / fit_seconds,
+        "predict_docs_per_s": len(test) / (time.perf_counter() - started),
+    }
+
+
+def run_bilstm_attn(train, test) -> dict:
+    from bilstm_attn import BiLSTMAttentionClassifier
+    from bilstm_attn.text import encode
+
+    clf = BiLSTMAttentionClassifier(random_state=0)
+    started = time.perf_counter()
+    clf.fit(train["text"], train["label"])
+    fit_seconds = time.perf_counter() - started
+    pieces = int(sum(map(len, encode(clf.tokenizer_, list(train["text"]), clf.max_length))))
+    started = time.perf_counter()
+    accuracy = clf.score(test["text"], test["label"])
+    return {
+        "accuracy": float(accuracy),
+        "epochs": len(clf.history_),
+        "best_epoch": clf.best_epoch_,
+        "fit_seconds": fit_seconds,
+        # every epoch trains on the 90% that is not held out for early stopping
+        "train_tokens_per_s": 0.9 * pieces * len(clf.history_) / fit_seconds,
+        "predict_docs_per_s": len(test) / (time.perf_counter() - started),
+    }
+
+
+def run_one(model: str, corpus: str, data_home: str) -> dict:
+    from bilstm_attn.datasets import load_dataset
+
+    train_split, test_split = SPLITS[corpus]
+    train = load_dataset(corpus, train_split, data_home)
+    test = load_dataset(corpus, test_split, data_home)
+    result = globals()[f"run_{model}"](train, test)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {"corpus": corpus, "model": model, **result, "peak_rss_mib": round(peak)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--corpora", nargs="+", choices=sorted(SPLITS), default=list(SPLITS))
+    parser.add_argument("--models", nargs="+", choices=MODELS, default=list(MODELS))
+    parser.add_argument("--data-home", default=str(DATA))
+    parser.add_argument("--one", nargs=2, metavar=("MODEL", "CORPUS"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.one:
+        print(json.dumps(run_one(*args.one, args.data_home)))
+        return
+    out = HERE / "out"
+    out.mkdir(exist_ok=True)
+    rows = []
+    for corpus in args.corpora:
+        for model in args.models:
+            command = [sys.executable, __file__, "--one", model, corpus,
+                       "--data-home", args.data_home]  # fmt: skip
+            done = subprocess.run(command, capture_output=True, text=True)
+            if done.returncode != 0:
+                last = (done.stderr.strip().splitlines() or ["?"])[-1]
+                print(f"{corpus} / {model}: skipped ({last})", file=sys.stderr)
+                continue
+            row = json.loads(done.stdout.strip().splitlines()[-1])
+            row["machine"] = f"{platform.machine()}, torch threads default"
+            rows.append(row)
+            with open(out / "compare.jsonl", "a", encoding="utf-8") as handle:
+                handle.write(json.dumps(row) + "\n")
+            print(json.dumps(row), file=sys.stderr)
+    table = pd.DataFrame(rows)
+    if not table.empty:
+        print(table.drop(columns="machine").round(4).to_markdown(index=False))
+
+
+if __name__ == "__main__":
+    main()

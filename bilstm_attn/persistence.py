@@ -129,8 +129,10 @@ class PersistenceMixin:
         for name, value in self.get_params(deep=False).items():  # type: ignore[attr-defined]
             if isinstance(value, Tokenizer):
                 # A ready tokenizer given as a parameter: the fitted copy stands in for it.
-                value = {"tokenizer_file": tokenizer_files[self._TOKENIZER_PARAMS[name]]}
-            elif isinstance(value, np.random.RandomState):
+                filename = tokenizer_files[self._TOKENIZER_PARAMS[name]]
+                params[name] = {"tokenizer_file": filename}
+                continue
+            if isinstance(value, np.random.RandomState):
                 warnings.warn(
                     "random_state is a RandomState instance, which config.json cannot hold; "
                     "the saved model has random_state=None. Pass an int to keep it.",
@@ -190,8 +192,6 @@ def _encode_value(name: str, value: object) -> object:
     if isinstance(value, np.generic):
         return value.item()
     if value is None or isinstance(value, (bool, int, float, str)):
-        return value
-    if isinstance(value, dict) and "tokenizer_file" in value:
         return value
     if isinstance(value, dict):  # class_weight: label keys of any JSON scalar type
         return {

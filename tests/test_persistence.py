@@ -88,6 +88,15 @@ def test_label_types_survive(tiny_params, tmp_path, labels):
     assert loaded.predict(texts).tolist() == model.predict(texts).tolist()
 
 
+def test_class_weight_keys_are_kept_whatever_they_are(tiny_params, tmp_path):
+    texts = ["good film", "bad film"] * 5
+    labels = ["tokenizer_file", "items"] * 5  # the keys config.json itself uses
+    weights = {"tokenizer_file": 2.0, "items": 1.0}
+    model = BiLSTMAttentionClassifier(**{**tiny_params, "max_epochs": 1}, class_weight=weights)
+    loaded = load(model.fit(texts, labels).save(tmp_path / "m"))
+    assert loaded.class_weight == weights
+
+
 def test_translator_round_trip(translator, tmp_path):
     path = translator.save(tmp_path / "tr")
     assert (path / "target_tokenizer.json").is_file()

@@ -13,9 +13,13 @@ standard output. Reads ``../shared/data`` through ``load_dataset``.
 
 - ``tfidf_lr``: ``TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True)`` and
   ``LogisticRegression(C=10, max_iter=2000)``.
-- ``fasttext``: ``fasttext.train_supervised(epoch=10, wordNgrams=2, dim=100, lr=0.1)``
+- ``fasttext``: ``fasttext.train_supervised(epoch=25, wordNgrams=2, dim=100, lr=0.5)``
   (``pip install fasttext-wheel``; skipped where it does not import) on the shuffled
   training set; newlines in texts become spaces, as fastText's input format requires.
+  fastText's tutorial ends at ``epoch=25, lr=1.0``; here ``lr=0.5`` did better than
+  1.0 on three corpora of five (IMDB, NSMC, TREC). The first settings of this script
+  (``epoch=10, lr=0.1``) left 20 Newsgroups at 10.5%: too few and too small steps for
+  20 classes of long messages (71.8% with these).
 - TREC uses its 6 coarse labels.
 """
 
@@ -88,7 +92,7 @@ def run_fasttext(train, test) -> dict:
         handle.flush()
         started = time.perf_counter()
         model = fasttext.train_supervised(
-            handle.name, epoch=10, wordNgrams=2, dim=100, lr=0.1, verbose=0, thread=2
+            handle.name, epoch=25, wordNgrams=2, dim=100, lr=0.5, verbose=0, thread=2
         )
         fit_seconds = time.perf_counter() - started
     started = time.perf_counter()
@@ -97,9 +101,9 @@ def run_fasttext(train, test) -> dict:
     truth = test["label"].astype(str).to_numpy()
     return {
         "accuracy": float(np.mean(np.asarray(predicted) == truth)),
-        "epochs": 10,
+        "epochs": 25,
         "fit_seconds": fit_seconds,
-        "train_tokens_per_s": 10 * _words(train["text"]) / fit_seconds,
+        "train_tokens_per_s": 25 * _words(train["text"]) / fit_seconds,
         "predict_docs_per_s": len(test) / (time.perf_counter() - started),
     }
 

@@ -1,29 +1,36 @@
 """How close training and prediction come to the machine's limit: raw nn.LSTM, same shapes.
 
     python benchmarks/throughput.py [--corpus imdb] [--n-docs 4000] [--threads 2]
+                                    [--repeats 3] [--params '{"attention": "dot"}']
 
-Side by side in one run, on the same texts:
+Side by side in one run, on the same texts, alternating so that a slow spell of the
+machine hits both sides (each figure is the median of ``--repeats`` runs):
 
-- ``library fit``: ``BiLSTMAttentionClassifier`` with default parameters, one epoch, no
-  validation split, timed from raw strings (tokenizer training, encoding, batching,
-  embedding, exact BiLSTM, attention pooling, loss, backward, clipping, AdamW);
-- ``raw LSTM fwd+bwd``: ``nn.LSTM(128, 128, bidirectional=True)`` forward and backward
-  over random embeddings with exactly the shapes the library's batches have (batch 64,
-  each batch padded to its longest text), no embedding, attention or optimizer: the limit;
-- ``library predict``: ``predict_proba`` from raw strings;
+- ``library fit``: ``BiLSTMAttentionClassifier`` (default parameters, or ``--params``),
+  one epoch, no validation split, timed from raw strings: tokenizer training, encoding,
+  batching, embedding, the exact BiLSTM, attention pooling, loss, backward, clipping,
+  AdamW;
+- ``raw LSTM fwd+bwd``: ``nn.LSTM(E, H, bidirectional=True, batch_first=True)`` forward
+  and backward over random inputs (no embedding, attention, loss or optimizer, no
+  gradient for the inputs) with exactly the shapes of the library's batches: the limit;
+- ``library predict_proba``: from raw strings (validation, tokenization, batching, the
+  network, probabilities);
 - ``raw LSTM forward``: the same LSTM under ``inference_mode`` on the shapes of the
-  prediction batches (256 texts sorted by length).
+  library's prediction batches.
 
 Tokens per second count real pieces (not padding) for both, so the ratio is the share
-of the limit the library reaches. Naive baselines beside them: the same raw LSTM on
-batches in random order padded to their longest text, and packed sequences.
+of the limit the library reaches. Naive baselines beside them show what the batching
+buys: the raw LSTM on batches of random texts (padded to their longest), packed
+sequences of random texts, and prediction in batches of 256 texts in the given order.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import platform
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -31,35 +38,115 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
 from bilstm_attn import BiLSTMAttentionClassifier
+from bilstm_attn._base import draw_seed
 from bilstm_attn.datasets import load_dataset, make_reviews
-from bilstm_attn.text import bucket_batches, encode
+from bilstm_attn.text import bucket_batches, encode, sorted_batches
 
-DATA = __import__("pathlib").Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
+DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
 
 
-def raw_lstm_seconds(lengths: np.ndarray, batches, train: bool, packed: bool = False) -> float:
-    """Seconds for a raw BiLSTM over batches of the given index sets (padded to longest)."""
-    torch.manual_seed(0)
-    lstm = nn.LSTM(128, 128, batch_first=True, bidirectional=True)
-    optimizer = torch.optim.SGD(lstm.parameters(), lr=1e-3)
-    seconds = 0.0
-    for index in batches:
-        size, longest = len(index), int(lengths[index].max())
-        x = torch.randn(size, longest, 128)  # (B, S, E)
+class RawLSTM:
+    """A bare bidirectional ``nn.LSTM`` timed over batches of given lengths."""
+
+    def __init__(self, input_size: int, hidden_size: int) -> None:
+        torch.manual_seed(0)
+        self.lstm = nn.LSTM(input_size, hidden_size, batch_first=True, bidirectional=True)
+        self.input_size = input_size
+
+    def seconds(self, lengths: np.ndarray, batches, train: bool, packed: bool = False) -> float:
+        total = 0.0
+        for index in batches:
+            x = torch.randn(len(index), int(lengths[index].max(initial=1)), self.input_size)
+            started = time.perf_counter()
+            if packed:
+                x = pack_padded_sequence(
+                    x, torch.from_numpy(lengths[index]).clamp(min=1), batch_first=True,
+                    enforce_sorted=False,
+                )  # fmt: skip
+            if train:
+                self.lstm.zero_grad(set_to_none=True)
+                out = self.lstm(x)[0]
+                (out.data if packed else out).sum().backward()
+            else:
+                with torch.inference_mode():
+                    self.lstm(x)
+            total += time.perf_counter() - started
+        return total
+
+
+def corpus_texts(name: str, n_docs: int, data_home) -> tuple[list[str], np.ndarray]:
+    if name == "reviews":
+        frame = make_reviews(n_docs, random_state=0)
+    else:
+        frame = load_dataset(name, "train", data_home).sample(n_docs, random_state=0)
+    return list(frame["text"]), frame["label"].to_numpy()
+
+
+def measure(args: argparse.Namespace) -> dict:
+    texts, labels = corpus_texts(args.corpus, args.n_docs, args.data_home)
+    params = {"max_epochs": 1, "validation_fraction": None, "random_state": 0, **args.params}
+    clf = BiLSTMAttentionClassifier(**params).fit(texts[:200], labels[:200])  # warm-up
+    lengths = np.fromiter(
+        map(len, encode(clf.tokenizer_, texts, clf.max_length, clf.truncation)), np.int64
+    )
+    raw = RawLSTM(clf.embedding_dim, clf.hidden_size)
+    rng = np.random.default_rng(draw_seed(0))  # the generator fit draws its batches from
+    train_batches = list(bucket_batches(lengths, clf.batch_size, rng))
+    order = np.random.default_rng(0).permutation(len(lengths))
+    random_batches = [order[i : i + clf.batch_size] for i in range(0, len(order), clf.batch_size)]
+    predict_batches = sorted_batches(lengths, clf._inference_tokens())
+    given_order = [np.arange(i, min(i + 256, len(lengths))) for i in range(0, len(lengths), 256)]
+
+    seconds: dict[str, list[float]] = {}
+
+    def wall(run) -> float:
         started = time.perf_counter()
-        if packed:
-            x = pack_padded_sequence(
-                x, torch.from_numpy(lengths[index]), batch_first=True, enforce_sorted=False
-            )
-        if train:
-            optimizer.zero_grad()
-            out = lstm(x)[0]
-            (out.data if packed else out).sum().backward()
-        else:
-            with torch.inference_mode():
-                lstm(x)
-        seconds += time.perf_counter() - started
-    return seconds
+        run()
+        return time.perf_counter() - started
+
+    def fit() -> None:
+        nonlocal clf
+        clf = BiLSTMAttentionClassifier(**params).fit(texts, labels)
+
+    for _ in range(args.repeats):
+        seconds.setdefault("raw_train", []).append(raw.seconds(lengths, train_batches, True))
+        seconds.setdefault("fit", []).append(wall(fit))
+        seconds.setdefault("raw_predict", []).append(raw.seconds(lengths, predict_batches, False))
+        seconds.setdefault("predict", []).append(wall(lambda: clf.predict_proba(texts)))
+    seconds["raw_train_random"] = [raw.seconds(lengths, random_batches, True)]
+    seconds["raw_train_packed"] = [raw.seconds(lengths, random_batches, True, packed=True)]
+    seconds["raw_predict_given_order"] = [raw.seconds(lengths, given_order, False)]
+    tokens = int(lengths.sum())
+    return {
+        "corpus": args.corpus,
+        "n_docs": len(texts),
+        "tokens": tokens,
+        "threads": torch.get_num_threads(),
+        "params": args.params,
+        "tokens_per_s": {name: tokens / float(np.median(s)) for name, s in seconds.items()},
+        "seconds": seconds,
+        "machine": f"{platform.machine()}, torch {torch.__version__}",
+    }
+
+
+ROWS = [
+    ("fit", "train", "library `fit`, one epoch from raw strings"),
+    ("raw_train", "train", "raw LSTM forward + backward, same shapes (the limit)"),
+    ("raw_train_random", "train", "raw LSTM forward + backward, random batches (naive padding)"),
+    ("raw_train_packed", "train", "raw LSTM forward + backward, packed, random batches"),
+    ("predict", "predict", "library `predict_proba` from raw strings"),
+    ("raw_predict", "predict", "raw LSTM forward, same shapes (the limit)"),
+    ("raw_predict_given_order", "predict", "raw LSTM forward, 256 texts a batch in given order"),
+]
+
+
+def table(result: dict) -> str:
+    speed = result["tokens_per_s"]
+    limits = {"train": speed["raw_train"], "predict": speed["raw_predict"]}
+    lines = ["| path | tokens / s | share of the limit |", "|---|---:|---:|"]
+    for key, kind, label in ROWS:
+        lines.append(f"| {label} | {speed[key]:,.0f} | {speed[key] / limits[kind]:.1%} |")
+    return "\n".join(lines)
 
 
 def main() -> None:
@@ -67,49 +154,18 @@ def main() -> None:
     parser.add_argument("--corpus", default="imdb", help="a load_dataset name, or 'reviews'")
     parser.add_argument("--n-docs", type=int, default=4000)
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--params", type=json.loads, default={}, help="estimator parameters")
     parser.add_argument("--data-home", default=DATA)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    if args.corpus == "reviews":
-        frame = make_reviews(args.n_docs, random_state=0)
-    else:
-        frame = load_dataset(args.corpus, "train", args.data_home).sample(
-            args.n_docs, random_state=0
-        )
-    texts, labels = list(frame["text"]), frame["label"]
-
-    clf = BiLSTMAttentionClassifier(max_epochs=1, validation_fraction=None, random_state=0)
-    started = time.perf_counter()
-    clf.fit(texts, labels)
-    fit_seconds = time.perf_counter() - started
-    lengths = np.fromiter(map(len, encode(clf.tokenizer_, texts, clf.max_length)), np.int64)
-    tokens = int(lengths.sum())
-    started = time.perf_counter()
-    clf.predict_proba(texts)
-    predict_seconds = time.perf_counter() - started
-
-    rng = np.random.default_rng(0)
-    train_batches = list(bucket_batches(lengths, clf.batch_size, rng))
-    predict_batches = list(bucket_batches(lengths, clf.batch_size * 4))
-    random_batches = [rng.permutation(len(lengths))[i : i + 64] for i in range(0, len(lengths), 64)]
-    raw_lstm_seconds(lengths, train_batches[:2], True)  # warm-up
-    rows = {
-        "library fit (1 epoch, from raw text)": tokens / fit_seconds,
-        "raw LSTM fwd+bwd, same shapes": tokens / raw_lstm_seconds(lengths, train_batches, True),
-        "raw LSTM fwd+bwd, random batches": tokens
-        / raw_lstm_seconds(lengths, random_batches, True),
-        "raw LSTM fwd+bwd, packed, random batches": tokens
-        / raw_lstm_seconds(lengths, random_batches, True, packed=True),
-        "library predict_proba (from raw text)": tokens / predict_seconds,
-        "raw LSTM forward, same shapes": tokens / raw_lstm_seconds(lengths, predict_batches, False),
-    }
-    limit_train = rows["raw LSTM fwd+bwd, same shapes"]
-    limit_predict = rows["raw LSTM forward, same shapes"]
-    print(f"{args.corpus}: {len(texts)} texts, {tokens} pieces, {args.threads} threads")
-    for name, value in rows.items():
-        limit = limit_predict if "predict" in name or "forward," in name else limit_train
-        print(f"{name:<44} {value:>10,.0f} tokens/s   {value / limit:6.1%} of the limit")
-    print(json.dumps({k: round(v) for k, v in rows.items()}))
+    result = measure(args)
+    print(
+        f"{result['corpus']}: {result['n_docs']} texts, {result['tokens']:,} pieces, "
+        f"{result['threads']} threads, median of {args.repeats}"
+    )
+    print(table(result))
+    print(json.dumps(result))
 
 
 if __name__ == "__main__":

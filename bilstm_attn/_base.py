@@ -107,11 +107,14 @@ def draw_seed(random_state: object) -> int:
     return int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
 
 
-def make_scorer(name: str, query_size: int, key_size: int) -> Scorer:
+def make_scorer(
+    name: str, query_size: int, key_size: int, attention_size: int | None = None
+) -> Scorer:
     """The score function named by a validated ``attention`` parameter.
 
     The only place where an attention name becomes a class; the networks receive the
-    scorer ready-made.
+    scorer ready-made. ``attention_size`` is the additive scorer's tanh layer (A; the key
+    size when None); the other scores have no such layer.
     """
     if name == "dot":
         return DotScorer()
@@ -120,7 +123,7 @@ def make_scorer(name: str, query_size: int, key_size: int) -> Scorer:
     if name == "general":
         return GeneralScorer(query_size, key_size)
     if name == "additive":
-        return AdditiveScorer(query_size, key_size, hidden_size=key_size)
+        return AdditiveScorer(query_size, key_size, hidden_size=attention_size or key_size)
     raise ValueError(f"unknown attention {name!r}")
 
 

@@ -43,16 +43,30 @@ from bilstm_attn.nn import (
 )
 from bilstm_attn.persistence import PersistenceMixin, decode_classes, encode_classes
 from bilstm_attn.text import (
+    TRUNCATIONS,
     bucket_batches,
     encode,
     pad_batch,
     pad_id,
     read_word_vectors,
+    sorted_batches,
+    truncate,
     vocab_size,
 )
-from bilstm_attn.training import run_epochs
+from bilstm_attn.training import adamw, run_epochs
+from bilstm_attn.word_vectors import ppmi_svd_vectors
 
 __all__ = ["BiLSTMAttentionClassifier"]
+
+
+def _validation_error(record: dict[str, float]) -> float:
+    """Early-stopping criterion: validation error rate (lower is better).
+
+    Accuracy rather than loss: on the five benchmark corpora the loss bottoms out an
+    epoch or two before accuracy does (the model grows confident on what it already gets
+    right), so stopping on loss left accuracy behind (``benchmarks/RESULTS.md``).
+    """
+    return 1.0 - record["valid_accuracy"]
 
 
 class BiLSTMAttentionClassifier(
@@ -80,8 +94,12 @@ default="word"
     lowercase : bool, default=True
         Lowercase texts (after NFKC normalisation) in a trained tokenizer.
     max_length : int or None, default=400
-        Longest sequence of pieces; longer texts are cut to their first ``max_length``
-        pieces (the model does not see the rest). None keeps every piece.
+        Longest sequence of pieces; longer texts are cut to ``max_length`` pieces as
+        ``truncation`` says (the model does not see the rest). None keeps every piece.
+    truncation : {"head_tail", "head", "tail"}, default="head_tail"
+        Which pieces of a longer text are kept: the first ``max_length // 4`` and the
+        last ``max_length - max_length // 4`` (``"head_tail"``), the first
+        ``max_length`` (``"head"``) or the last ``max_length`` (``"tail"``).
     embedding_dim : int, default=128
         Size of the token embeddings.
     hidden_size : int, default=128
@@ -92,13 +110,19 @@ default="word"
         Recurrent cell.
     attention : {"additive", "dot", "general", "scaled_dot"}, default="additive"
         Score function of the pooling attention.
+    attention_size : int or None, default=64
+        Size of the additive score's tanh layer, ``v^T tanh(W h + U q)`` (None: the size
+        of the states, 2 * hidden_size); the other scores have none.
     attention_heads : int, default=1
         Learned pooling queries; their contexts are concatenated.
     dropout : float, default=0.3
         Dropout on embeddings, between layers and on the pooled vector.
-    pretrained_embeddings : str or path, default=None
-        A word2vec or GloVe text file to initialise the embeddings from; its vector size
-        must equal ``embedding_dim``.
+    pretrained_embeddings : "ppmi", str or path, default=None
+        Where the embeddings start from. ``"ppmi"``: word vectors learned from the texts
+        given to ``fit`` before training (positive PMI of co-occurrences within 5
+        pieces and a truncated SVD; :mod:`bilstm_attn.word_vectors`). Any other string
+        or path: a word2vec or GloVe text file, whose vector size must equal
+        ``embedding_dim`` (write ``"./ppmi"`` for a file of that name). None: random.
     freeze_embeddings : bool, default=False
         Keep pretrained embeddings fixed.
     learning_rate : float, default=1e-3
@@ -146,7 +170,8 @@ default="word"
     best_epoch_ : int or None
         Epoch whose weights were kept (with a validation split).
     embedding_coverage_ : float or None
-        Share of the vocabulary found in ``pretrained_embeddings``.
+        Share of the vocabulary found in ``pretrained_embeddings`` (that co-occurs with
+        another piece, for ``"ppmi"``).
 
     Notes
     -----
@@ -169,6 +194,8 @@ default="word"
     _parameter_constraints: dict = {
         **SHARED_CONSTRAINTS,
         "max_length": [Interval(Integral, 1, None, closed="left"), None],
+        "truncation": [Choices(set(TRUNCATIONS))],
+        "attention_size": [Interval(Integral, 1, None, closed="left"), None],
         "attention_heads": [Interval(Integral, 1, None, closed="left")],
         "pretrained_embeddings": [str, os.PathLike, None],
         "freeze_embeddings": ["boolean"],
@@ -183,11 +210,13 @@ default="word"
         min_frequency=2,
         lowercase=True,
         max_length=400,
+        truncation="head_tail",
         embedding_dim=128,
         hidden_size=128,
         num_layers=1,
         rnn="lstm",
         attention="additive",
+        attention_size=64,
         attention_heads=1,
         dropout=0.3,
         pretrained_embeddings=None,
@@ -210,11 +239,13 @@ default="word"
         self.min_frequency = min_frequency
         self.lowercase = lowercase
         self.max_length = max_length
+        self.truncation = truncation
         self.embedding_dim = embedding_dim
         self.hidden_size = hidden_size
         self.num_layers = num_layers
         self.rnn = rnn
         self.attention = attention
+        self.attention_size = attention_size
         self.attention_heads = attention_heads
         self.dropout = dropout
         self.pretrained_embeddings = pretrained_embeddings
@@ -271,40 +302,48 @@ default="word"
         self.device_ = resolve_device(self.device, type(self).__name__)
         seed = draw_seed(self.random_state)
         with seeded(seed, self.device_):
-            if not reuse:
-                self._initialize(texts, classes, seed)
+            if reuse:
+                sequences = encode(self.tokenizer_, texts, self.max_length, self.truncation)
+            else:
+                sequences = self._initialize(texts, classes, seed)
             self.module_.to(self.device_)
-            sequences = encode(self.tokenizer_, texts, self.max_length)
             self._train(sequences, targets, weights, seed)
         return self
 
-    def _initialize(self, texts: list[str], classes: np.ndarray, seed: int) -> None:
-        """Set the fitted attributes of a new model; on failure, leave none behind."""
+    def _initialize(self, texts: list[str], classes: np.ndarray, seed: int) -> list[np.ndarray]:
+        """Set the fitted attributes of a new model and return the encoded texts; on
+        failure, leave no fitted attribute behind."""
         try:
             self.classes_ = classes
             self.tokenizer_ = self._fit_tokenizer(texts, self.tokenizer)
+            whole = encode(self.tokenizer_, texts, None)  # word vectors learn from all of it
             self.embedding_coverage_ = None
-            self.module_ = self.initialize_module(np.random.default_rng(seed))
+            rng = np.random.default_rng(seed)
+            self.module_ = self.initialize_module(rng, sequences=whole)
             self.history_: list[dict[str, float]] = []
         except BaseException:
-            for name in [
-                key for key in vars(self) if key.endswith("_") and not key.startswith("_")
-            ]:
-                delattr(self, name)
+            self._forget_fit()
             raise
+        return [np.asarray(truncate(ids, self.max_length, self.truncation)) for ids in whole]
 
     def initialize_module(
-        self, rng: np.random.Generator, *, read_pretrained: bool = True
+        self,
+        rng: np.random.Generator,
+        *,
+        read_pretrained: bool = True,
+        sequences: list[np.ndarray] | None = None,
     ) -> ClassifierNet:
         """Build the network for the fitted tokenizer and classes.
 
-        With ``read_pretrained=False`` the ``pretrained_embeddings`` file is not read
-        (``load`` fills every weight from the saved model instead).
+        With ``read_pretrained=False`` no pretrained vectors are read or learned
+        (``load`` fills every weight from the saved model instead); otherwise
+        ``pretrained_embeddings="ppmi"`` learns them from ``sequences``, the encoded
+        training texts.
         """
         n_vocab, pad = vocab_size(self.tokenizer_), pad_id(self.tokenizer_)
         pretrained = None
         if self.pretrained_embeddings is not None and read_pretrained:
-            pretrained = torch.from_numpy(self._read_pretrained(rng))
+            pretrained = torch.from_numpy(self._pretrained_vectors(rng, sequences or []))
         embedding = make_embedding(n_vocab, self.embedding_dim, pad, pretrained)
         frozen = self.freeze_embeddings and self.pretrained_embeddings is not None
         embedding.weight.requires_grad_(not frozen)
@@ -314,15 +353,17 @@ default="word"
             self.num_layers,
             rnn_cls=RNN_CLASSES[self.rnn],
             dropout=self.dropout,
+            variational=True,
         )
         size = encoder.output_size  # 2H
-        attention = Attention(make_scorer(self.attention, size, size))
+        attention = Attention(make_scorer(self.attention, size, size, self.attention_size))
         pooling = AttentionPooling(attention, query_size=size, heads=self.attention_heads)
         head = nn.Linear(self.attention_heads * size, len(self.classes_))
         return ClassifierNet(encoder, pooling, head, dropout=self.dropout)
 
     # ----------------------------------------------------------------- save / load
     _TOKENIZER_PARAMS = {"tokenizer": "tokenizer_"}
+    _ADDED_PARAMS = {"truncation": "head", "attention_size": None}  # in bilstm_attn 0.2
 
     def _tokenizer_files(self) -> dict[str, str]:
         return {"tokenizer_": "tokenizer.json"}
@@ -345,9 +386,19 @@ default="word"
     def initialize_optimizer(self) -> torch.optim.Optimizer:
         """AdamW over the trainable parameters."""
         params = [p for p in self.module_.parameters() if p.requires_grad]
-        return torch.optim.AdamW(params, lr=self.learning_rate, weight_decay=self.weight_decay)
+        return adamw(params, self.learning_rate, self.weight_decay)
 
-    def _read_pretrained(self, rng: np.random.Generator) -> np.ndarray:
+    def _pretrained_vectors(
+        self, rng: np.random.Generator, sequences: list[np.ndarray]
+    ) -> np.ndarray:
+        """The starting embedding matrix named by ``pretrained_embeddings``."""
+        if self.pretrained_embeddings == "ppmi":
+            n_vocab, pad = vocab_size(self.tokenizer_), pad_id(self.tokenizer_)
+            matrix, found = ppmi_svd_vectors(
+                sequences, n_vocab, self.embedding_dim, rng, skip=[pad]
+            )
+            self.embedding_coverage_ = found / n_vocab
+            return matrix
         path = self.pretrained_embeddings
         if not os.path.isfile(path):
             raise FileNotFoundError(
@@ -391,7 +442,7 @@ default="word"
 
         def validate() -> dict[str, float]:
             loss, correct = 0.0, 0
-            for b in bucket_batches(lengths[valid_idx], self.batch_size * 4):
+            for b in sorted_batches(lengths[valid_idx], self._inference_tokens()):
                 batch = valid_idx[b]
                 logits = forward(batch).logits
                 loss += F.cross_entropy(logits, y_all[batch], reduction="sum").item()
@@ -408,15 +459,25 @@ default="word"
             history=self.history_,
             grad_clip=self.grad_clip,
             n_iter_no_change=self.n_iter_no_change,
+            monitor=_validation_error if valid_idx is not None else None,
             verbose=self.verbose,
         )
         self.best_epoch_ = outcome.best_epoch
 
     # -------------------------------------------------------------------- inference
+    def _inference_tokens(self) -> int:
+        """Padded pieces per inference batch: ``batch_size`` texts of 256 pieces.
+
+        Measured on 2 CPU cores (``benchmarks/RESULTS.md``): larger batches of long texts
+        are slower (their tensors are too large for the allocator to reuse), smaller
+        ones pay more per-batch overhead.
+        """
+        return self.batch_size * 256
+
     def _sequences(self, X) -> list[np.ndarray]:
         """Validate X and encode it with the fitted tokenizer (cut to ``max_length``)."""
         check_is_fitted(self)
-        return encode(self.tokenizer_, check_texts(X, "X"), self.max_length)
+        return encode(self.tokenizer_, check_texts(X, "X"), self.max_length, self.truncation)
 
     def _each_batch(
         self,
@@ -430,7 +491,7 @@ default="word"
         lengths = np.fromiter(map(len, sequences), np.int64, len(sequences))
         pad = pad_id(self.tokenizer_)
         with torch.inference_mode():
-            for batch in bucket_batches(lengths, self.batch_size * 4):
+            for batch in sorted_batches(lengths, self._inference_tokens()):
                 ids, lens = pad_batch([sequences[i] for i in batch], pad)  # (B, S), (B,)
                 consume(batch, self.module_(ids.to(self.device_), lens.to(self.device_)), lens)
 

@@ -13,7 +13,7 @@ whitespace-separated words of the original text (through the tokenizer's offsets
 - ``"occlusion"``: how much the predicted class's probability drops when the word is
   removed from the text (its pieces left out).
 
-Words past ``max_length`` pieces were not read and score 0.
+Words cut by truncation (``max_length``, ``truncation``) were not read and score 0.
 """
 
 from __future__ import annotations
@@ -111,7 +111,7 @@ class WordWeights:
 
 def _word_index(clf: BiLSTMAttentionClassifier, texts: list[str]):
     """Per text: the ids the model reads, each piece's word, and the words."""
-    encoded = encode_with_offsets(clf.tokenizer_, texts, clf.max_length)
+    encoded = encode_with_offsets(clf.tokenizer_, texts, clf.max_length, clf.truncation)
     out = []
     for text, (ids, offsets) in zip(texts, encoded):
         spans = word_spans(text)
@@ -159,7 +159,7 @@ def _integrated_gradients(clf, pieces, predicted: np.ndarray, n_steps: int):
     def probability(ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         return module(ids, lengths).logits.softmax(-1)  # (B, C)
 
-    method = LayerIntegratedGradients(probability, module.encoder.embedding)
+    method = LayerIntegratedGradients(probability, module.encoder.embedded)
     scores = [np.zeros(len(words)) for _, _, words in pieces]
     deltas = np.zeros(len(pieces))
     lengths = np.array([len(ids) for ids, _, _ in pieces])

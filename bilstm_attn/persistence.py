@@ -55,6 +55,10 @@ class PersistenceMixin:
     """
 
     _TOKENIZER_PARAMS: dict[str, str] = {}  # parameter -> fitted attribute
+    # Parameters added after models were first saved, with the value that reproduces
+    # what a model saved without them did; load() fills them in where config.json
+    # lacks them.
+    _ADDED_PARAMS: dict[str, Any] = {}
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -321,6 +325,7 @@ def _load(directory: Path, cls: type | None, device: str | None):
     _check_files(directory, config["files"])
     estimator_cls = _REGISTRY[name]
     params = {key: _decode_value(value, directory) for key, value in config["params"].items()}
+    params = {**estimator_cls._ADDED_PARAMS, **params}
     try:
         estimator = estimator_cls(**params)
         estimator._validate_params()

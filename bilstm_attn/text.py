@@ -5,10 +5,11 @@ punctuation, and cut into word or sub-word pieces. Every piece keeps its charact
 offsets in the *original* text, so attention on pieces can be summed back onto the
 words a user wrote (:func:`piece_word_index`).
 
-Truncation: a text longer than ``max_length`` pieces is cut to its first ``max_length``
-pieces for training and prediction; the rest of the text is not seen by the model.
-A text with no pieces at all (empty or whitespace only) is encoded as an empty sequence
-and classified from the model's bias alone.
+Truncation: a text longer than ``max_length`` pieces is cut to ``max_length`` pieces for
+training and prediction (:func:`truncate`): its first ones (``"head"``), its last ones
+(``"tail"``) or its first quarter and last three quarters (``"head_tail"``); the rest of
+the text is not seen by the model. A text with no pieces at all (empty or whitespace
+only) is encoded as an empty sequence and classified from the model's bias alone.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ __all__ = [
     "GENERATION_KINDS",
     "PAD_TOKEN",
     "TOKENIZER_KINDS",
+    "TRUNCATIONS",
     "UNK_TOKEN",
     "bucket_batches",
     "build_tokenizer",
@@ -46,7 +48,9 @@ __all__ = [
     "pad_id",
     "piece_word_index",
     "read_word_vectors",
+    "sorted_batches",
     "special_id",
+    "truncate",
     "vocab_size",
     "word_spans",
 ]
@@ -57,6 +61,7 @@ BOS_TOKEN = "[BOS]"
 EOS_TOKEN = "[EOS]"
 TOKENIZER_KINDS = ("bpe", "unigram", "word", "wordpiece")
 GENERATION_KINDS = ("bpe", "char", "unigram", "word", "wordpiece")
+TRUNCATIONS = ("head", "head_tail", "tail")
 _SPACE = "\u2581"  # "▁", how generation tokenizers mark a space
 _PAD_CANDIDATES = (PAD_TOKEN, "<pad>", "<PAD>", "[pad]")
 _WORD = re.compile(r"\S+")
@@ -195,27 +200,76 @@ def pad_id(tokenizer: Tokenizer) -> int:
 _ENCODE_SLICE = 2048
 
 
-def _encodings(tokenizer: Tokenizer, texts: Sequence[str]):
+def _encodings(tokenizer: Tokenizer, texts: Sequence[str], offsets: bool = True):
     texts = list(texts)
+    # encode_batch_fast (tokenizers >= 0.20) skips the character offsets: 40% faster
+    batch_encode = tokenizer.encode_batch
+    if not offsets:
+        batch_encode = getattr(tokenizer, "encode_batch_fast", batch_encode)
     for start in range(0, len(texts), _ENCODE_SLICE):
-        yield from tokenizer.encode_batch(
-            texts[start : start + _ENCODE_SLICE], add_special_tokens=False
-        )
+        yield from batch_encode(texts[start : start + _ENCODE_SLICE], add_special_tokens=False)
 
 
-def encode(tokenizer: Tokenizer, texts: Sequence[str], max_length: int | None) -> list[np.ndarray]:
-    """Token ids of each text, cut to its first ``max_length`` pieces."""
+def truncate(items, max_length: int | None, truncation: str = "head"):
+    """At most ``max_length`` of ``items`` (the pieces of one text), in their order.
+
+    Parameters
+    ----------
+    items : list or ndarray
+        Token ids, offsets, or anything else with one entry per piece.
+    max_length : int or None
+        None keeps everything.
+    truncation : {"head", "head_tail", "tail"}, default="head"
+        Keep the first ``max_length`` items, the last ones, or the first
+        ``max_length // 4`` and the last ``max_length - max_length // 4`` (the end of a
+        review or a message often says the most; its beginning names the topic; Sun et
+        al., 2019, found this split best for long IMDB reviews).
+
+    Examples
+    --------
+    >>> truncate(list(range(10)), 4, "head_tail")
+    [0, 7, 8, 9]
+    """
+    if max_length is None or len(items) <= max_length:
+        return items
+    if truncation == "head":
+        return items[:max_length]
+    if truncation == "tail":
+        return items[len(items) - max_length :]
+    if truncation == "head_tail":
+        head = max_length // 4
+        tail = items[len(items) - (max_length - head) :]
+        if isinstance(items, np.ndarray):
+            return np.concatenate([items[:head], tail])
+        return items[:head] + tail
+    raise ValueError(f"unknown truncation {truncation!r}; expected one of {TRUNCATIONS}")
+
+
+def encode(
+    tokenizer: Tokenizer,
+    texts: Sequence[str],
+    max_length: int | None,
+    truncation: str = "head",
+) -> list[np.ndarray]:
+    """Token ids of each text, cut to ``max_length`` pieces (see :func:`truncate`)."""
     return [
-        np.asarray(enc.ids[:max_length], dtype=np.int64) for enc in _encodings(tokenizer, texts)
+        np.asarray(truncate(enc.ids, max_length, truncation), dtype=np.int64)
+        for enc in _encodings(tokenizer, texts, offsets=False)
     ]
 
 
 def encode_with_offsets(
-    tokenizer: Tokenizer, texts: Sequence[str], max_length: int | None
+    tokenizer: Tokenizer,
+    texts: Sequence[str],
+    max_length: int | None,
+    truncation: str = "head",
 ) -> list[tuple[np.ndarray, list[tuple[int, int]]]]:
     """Token ids and their (start, end) character offsets in each original text."""
     return [
-        (np.asarray(enc.ids[:max_length], dtype=np.int64), list(enc.offsets[:max_length]))
+        (
+            np.asarray(truncate(enc.ids, max_length, truncation), dtype=np.int64),
+            truncate(enc.offsets, max_length, truncation),
+        )
         for enc in _encodings(tokenizer, texts)
     ]
 
@@ -277,6 +331,26 @@ def bucket_batches(
         batches.extend(part[i : i + batch_size] for i in range(0, len(part), batch_size))
     for position in rng.permutation(len(batches)):
         yield batches[position]
+
+
+def sorted_batches(lengths: np.ndarray, max_tokens: int) -> list[np.ndarray]:
+    """Index batches for inference: all items sorted by length, each batch as many
+    items as fit in ``max_tokens`` once padded to its longest (at least one).
+
+    Short texts then go in large batches and long ones in small batches, so every batch
+    costs about the same and the tensors stay small enough for the allocator to reuse.
+    """
+    lengths = np.asarray(lengths)
+    order = np.argsort(lengths, kind="stable")
+    batches, start = [], 0
+    for end in range(1, len(order) + 1):
+        too_many = (end - start) * max(int(lengths[order[end - 1]]), 1) > max_tokens
+        if too_many and end - 1 > start:
+            batches.append(order[start : end - 1])
+            start = end - 1
+    if start < len(order):
+        batches.append(order[start:])
+    return batches
 
 
 def read_word_vectors(

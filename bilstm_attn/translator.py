@@ -47,7 +47,7 @@ from bilstm_attn.text import (
     special_id,
     vocab_size,
 )
-from bilstm_attn.training import run_epochs
+from bilstm_attn.training import adamw, run_epochs
 
 __all__ = ["Seq2SeqTranslator", "Translation"]
 
@@ -350,9 +350,7 @@ or path, default="char"
 
     def initialize_optimizer(self) -> torch.optim.Optimizer:
         """AdamW over the parameters."""
-        return torch.optim.AdamW(
-            self.module_.parameters(), lr=self.learning_rate, weight_decay=self.weight_decay
-        )
+        return adamw(self.module_.parameters(), self.learning_rate, self.weight_decay)
 
     def _encode_sources(self, texts: list[str]) -> list[np.ndarray]:
         return encode(self.source_tokenizer_, texts, self.max_length)

@@ -234,9 +234,33 @@ def test_history_and_early_stopping(tiny_params, reviews):
     history = clf.history_
     assert set(history[0]) == {"epoch", "train_loss", "valid_loss", "valid_accuracy", "seconds"}
     assert len(history) < 40  # stopped early
-    losses = [r["valid_loss"] for r in history]
-    assert clf.best_epoch_ == int(np.argmin(losses)) + 1
-    assert history[-1]["valid_loss"] >= min(losses)
+    accuracies = [r["valid_accuracy"] for r in history]
+    assert clf.best_epoch_ == int(np.argmax(accuracies)) + 1  # the first of the best
+    assert history[-1]["valid_accuracy"] <= max(accuracies)
+    best = clf.best_epoch_ - 1
+    held_out = clf.score(train["text"][:200], train["label"][:200])  # restored weights
+    assert held_out >= 0.5 and accuracies[best] == max(accuracies)
+
+
+@pytest.mark.parametrize(
+    ("truncation", "cut"),
+    [("head", slice(8, None)), ("tail", slice(0, 4)), ("head_tail", slice(2, 6))],
+)
+def test_the_words_truncation_cuts_do_not_change_the_prediction(tiny_params, truncation, cut):
+    clf = BiLSTMAttentionClassifier(
+        **{**tiny_params, "max_epochs": 2}, max_length=8, truncation=truncation
+    ).fit(SENTIMENT, SENTIMENT_Y)
+    words = "wonderful awful truly acting film a an wonderful awful truly acting film".split()
+    edited = list(words)  # 12 words, 8 read: rewrite only the 4 that are cut
+    edited[cut] = ["awful", "wonderful", "awful", "truly"]
+    assert len(edited) == len(words)
+    read = [i for i in range(len(words)) if i not in range(len(words))[cut]]
+    changed = list(words)
+    changed[read[-1]] = "film" if words[read[-1]] != "film" else "awful"  # one word it reads
+    proba = clf.predict_proba([" ".join(words), " ".join(edited), " ".join(changed)])
+    np.testing.assert_allclose(proba[0], proba[1], atol=1e-6)
+    assert np.abs(proba[0] - proba[2]).max() > 1e-4  # the model does read the others
+    assert clf.attention_weights([" ".join(words)])[0].shape == (1, 8)
 
 
 def test_verbose_levels(tiny_params, capsys):

@@ -52,6 +52,7 @@ LOWER_THAN = {  # module: modules above it that it must not import
     "render": {"cli", "classifier", "explain"},
     "datasets": {"classifier", "translator", "explain", "render", "cli", "training", "text"},
     "persistence": {"classifier", "translator", "explain", "render", "cli", "datasets"},
+    "word_vectors": {"classifier", "translator", "explain", "render", "cli", "text", "nn"},
 }
 
 

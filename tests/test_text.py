@@ -1,3 +1,5 @@
+import itertools
+
 import numpy as np
 import pytest
 from tokenizers import Tokenizer
@@ -14,6 +16,8 @@ from bilstm_attn.text import (
     pad_id,
     piece_word_index,
     read_word_vectors,
+    sorted_batches,
+    truncate,
     vocab_size,
     word_spans,
 )
@@ -107,6 +111,37 @@ def test_max_length_keeps_the_first_pieces():
     assert len(ids) == len(offsets) == 2
 
 
+@pytest.mark.parametrize(
+    ("truncation", "kept"),
+    [
+        ("head", [0, 1, 2, 3, 4, 5, 6, 7]),
+        ("tail", [12, 13, 14, 15, 16, 17, 18, 19]),
+        ("head_tail", [0, 1, 14, 15, 16, 17, 18, 19]),  # a quarter from the head
+    ],
+)
+def test_truncation_keeps_max_length_pieces_in_order(truncation, kept):
+    assert truncate(list(range(20)), 8, truncation) == kept
+    assert truncate(list(range(5)), 8, truncation) == list(range(5))  # short: all of it
+    assert truncate(list(range(20)), None, truncation) == list(range(20))
+    assert truncate(np.arange(20), 8, truncation).tolist() == kept  # arrays too
+
+
+@pytest.mark.parametrize("truncation", ["head", "tail", "head_tail"])
+def test_ids_and_offsets_are_cut_alike(truncation):
+    tok = build_tokenizer("word", CORPUS, min_frequency=1)
+    text = "the film was great and the acting was awful but the end was great"
+    full_ids, full_offsets = encode_with_offsets(tok, [text], None)[0]
+    ids, offsets = encode_with_offsets(tok, [text], 6, truncation)[0]
+    kept = truncate(list(range(len(full_ids))), 6, truncation)
+    assert ids.tolist() == full_ids[kept].tolist() == encode(tok, [text], 6, truncation)[0].tolist()
+    assert offsets == [full_offsets[i] for i in kept]
+
+
+def test_unknown_truncation_is_refused():
+    with pytest.raises(ValueError, match="unknown truncation 'middle'"):
+        truncate(list(range(9)), 4, "middle")
+
+
 def test_ready_tokenizer_is_copied_not_mutated(tmp_path):
     original = build_tokenizer("wordpiece", CORPUS, vocab_size=100, min_frequency=1)
     original.enable_truncation(3)
@@ -143,6 +178,19 @@ def test_bucket_batches_cover_everything_once_and_group_lengths():
     assert all(np.array_equal(a, b) for a, b in zip(batches, again))
     ordered = list(bucket_batches(lengths, 32))
     assert np.all(np.diff(lengths[np.concatenate(ordered)]) >= 0)
+
+
+@pytest.mark.parametrize("max_tokens", [1, 50, 640, 10_000])
+def test_sorted_batches_fill_a_token_budget(max_tokens):
+    lengths = np.random.default_rng(0).integers(0, 120, size=500)
+    batches = sorted_batches(lengths, max_tokens)
+    order = np.concatenate(batches)
+    assert sorted(order.tolist()) == list(range(500))
+    assert np.all(np.diff(lengths[order]) >= 0)  # sorted by length
+    for batch in batches:  # within the budget, unless a single text is longer
+        assert len(batch) == 1 or len(batch) * max(lengths[batch].max(), 1) <= max_tokens
+    for batch, following in itertools.pairwise(batches):  # as full as the budget allows
+        assert (len(batch) + 1) * max(lengths[following[0]], 1) > max_tokens
 
 
 def test_read_word_vectors(tmp_path):

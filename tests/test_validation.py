@@ -86,6 +86,12 @@ def test_unhashable_labels():
         ({"learning_rate": -1}, "The 'learning_rate' parameter"),
         ({"validation_fraction": 1.5}, "The 'validation_fraction' parameter"),
         ({"max_length": 0}, "The 'max_length' parameter"),
+        (
+            {"truncation": "middle"},
+            "The 'truncation' parameter of BiLSTMAttentionClassifier must be a str among "
+            "{'head', 'head_tail', 'tail'}. Got 'middle' instead.",
+        ),
+        ({"attention_size": 0}, "The 'attention_size' parameter"),
         ({"device": "tpu"}, "The 'device' parameter"),
         ({"batch_size": 2.5}, "The 'batch_size' parameter"),
         ({"class_weight": "even"}, "The 'class_weight' parameter"),

@@ -25,7 +25,10 @@ from bilstm_attn.nn.encoder import (
     EncoderOutput,
     RNNEncoder,
     lengths_to_mask,
+    locked_dropout,
     make_embedding,
+    permute_rows,
+    reversal_index,
     reverse_within_length,
 )
 from bilstm_attn.nn.models import ClassifierNet, ClassifierOutput, Seq2SeqNet
@@ -50,7 +53,10 @@ __all__ = [
     "Seq2SeqNet",
     "StepOutput",
     "lengths_to_mask",
+    "locked_dropout",
     "make_embedding",
     "masked_softmax",
+    "permute_rows",
+    "reversal_index",
     "reverse_within_length",
 ]

@@ -177,7 +177,7 @@ class AdditiveScorer(Scorer):
 
     def forward(self, query: Tensor, projected_keys: Tensor) -> Tensor:
         q = self.query_proj(query)  # (B, Q, A)
-        hidden = torch.tanh(q[:, :, None, :] + projected_keys[:, None, :, :])  # (B, Q, S, A)
+        hidden = (q[:, :, None, :] + projected_keys[:, None, :, :]).tanh_()  # (B, Q, S, A)
         return self.energy(hidden).squeeze(-1)  # (B, Q, S)
 
 

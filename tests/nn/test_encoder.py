@@ -3,7 +3,14 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from bilstm_attn.nn.encoder import RNNEncoder, make_embedding, reverse_within_length
+from bilstm_attn.nn.encoder import (
+    RNNEncoder,
+    locked_dropout,
+    make_embedding,
+    permute_rows,
+    reversal_index,
+    reverse_within_length,
+)
 
 VOCAB, E, H = 40, 8, 6
 
@@ -56,6 +63,82 @@ def test_matches_packed_bidirectional_rnn(rnn_cls, num_layers):
         states, final = packed_reference(encoder, rnn_cls, ids, lengths)
     torch.testing.assert_close(ours.states, states, atol=1e-5, rtol=1e-5)
     torch.testing.assert_close(ours.final, final, atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("rnn_cls", [nn.LSTM, nn.GRU])
+@pytest.mark.parametrize("num_layers", [1, 2])
+def test_gradients_match_packed_bidirectional_rnn(rnn_cls, num_layers):
+    encoder = make_encoder(rnn_cls, num_layers)
+    ids, lengths = random_batch([9, 4, 1, 7, 2])
+    layers = len(encoder.forward_rnns)
+    ref = rnn_cls(E, H, num_layers=layers, bidirectional=True, batch_first=True)
+    with torch.no_grad():
+        for layer, (fwd, bwd) in enumerate(zip(encoder.forward_rnns, encoder.backward_rnns)):
+            for name, param in fwd.named_parameters():
+                getattr(ref, name.replace("l0", f"l{layer}")).copy_(param)
+            for name, param in bwd.named_parameters():
+                getattr(ref, name.replace("l0", f"l{layer}") + "_reverse").copy_(param)
+    weights = torch.randn(len(lengths), ids.size(1), 2 * H)  # a loss that weighs every state
+    (encoder(ids, lengths).states * weights).sum().backward()
+    ours = encoder.embedding.weight.grad.clone()
+    encoder.embedding.weight.grad = None
+    packed = pack_padded_sequence(
+        encoder.embedding(ids), lengths, batch_first=True, enforce_sorted=False
+    )
+    out, _ = pad_packed_sequence(ref(packed)[0], batch_first=True, total_length=ids.size(1))
+    (out * weights).sum().backward()
+    torch.testing.assert_close(ours, encoder.embedding.weight.grad, atol=1e-5, rtol=1e-4)
+    for layer, bwd in enumerate(encoder.backward_rnns):
+        name = f"weight_hh_l{layer}"
+        torch.testing.assert_close(
+            bwd.weight_hh_l0.grad, getattr(ref, name + "_reverse").grad, atol=1e-5, rtol=1e-4
+        )
+
+
+def test_permute_rows_passes_gradients_back_through_the_inverse():
+    x = torch.randn(5, 3, requires_grad=True)
+    index = torch.tensor([3, 0, 4, 1, 2])
+    inverse = torch.argsort(index)
+    upstream = torch.randn(5, 3)
+    (permute_rows(x, index, inverse) * upstream).sum().backward()
+    torch.testing.assert_close(x.grad, upstream[inverse])
+    assert torch.equal(permute_rows(x, index, inverse), x[index])
+
+
+def test_time_major_reversal_matches_batch_major():
+    lengths = torch.tensor([4, 6, 0])
+    x = torch.randn(3, 6, 2)  # (B, S, D)
+    flat_tm = x.transpose(0, 1).reshape(-1, 2)  # (S * B, D)
+    reversed_tm = permute_rows(flat_tm, reversal_index(lengths, 6, time_major=True))
+    expected = reverse_within_length(x, lengths).transpose(0, 1).reshape(-1, 2)
+    assert torch.equal(reversed_tm, expected)
+
+
+def test_locked_dropout_uses_one_mask_per_sequence():
+    torch.manual_seed(0)
+    x = torch.ones(4, 50, 30)  # (B, S, D)
+    dropped = locked_dropout(x, 0.5, training=True)
+    assert torch.equal(dropped, dropped[:, :1].expand_as(dropped))  # the same at every step
+    assert set(dropped.unique().tolist()) == {0.0, 2.0}  # kept features scaled by 1 / (1 - p)
+    assert 0.3 < (dropped == 0).float().mean() < 0.7
+    assert locked_dropout(x, 0.5, training=False) is x
+
+
+@pytest.mark.parametrize("variational", [True, False])
+def test_encoder_dropout_masks_per_sequence_or_per_element(variational):
+    embedding = make_embedding(VOCAB, E, padding_idx=0)
+    with torch.no_grad():
+        embedding.weight[1:] = 1.0
+    encoder = RNNEncoder(embedding, H, dropout=0.5, variational=variational).train()
+    seen = []
+    encoder.forward_rnns[0].register_forward_hook(lambda mod, args, out: seen.append(args[0]))
+    ids, lengths = random_batch([20, 20, 20])
+    torch.manual_seed(0)
+    encoder(ids, lengths)
+    dropped = seen[0]  # (S, B, E), what the forward LSTM read
+    assert set(dropped.unique().tolist()) == {0.0, 2.0}
+    same_every_step = torch.equal(dropped, dropped[:1].expand_as(dropped))
+    assert same_every_step == variational
 
 
 @pytest.mark.parametrize("rnn_cls", [nn.LSTM, nn.GRU])

@@ -156,12 +156,20 @@ class TorchEstimatorMixin:
     """Shared steps of the fit lifecycle and pickling for torch-backed estimators."""
 
     def _fit_tokenizer(
-        self, texts: list[str], spec: object, param: str = "tokenizer", *, generation: bool = False
+        self,
+        texts: list[str],
+        spec: object,
+        param: str = "tokenizer",
+        *,
+        generation: bool = False,
+        also: tuple[str, ...] = (),
     ) -> Tokenizer:
         """The tokenizer for ``fit``: trained on ``texts``, or a copy of the one given.
 
         ``spec`` is the value of the parameter named ``param``: a kind to train, a
-        ``tokenizers.Tokenizer`` or the path of a ``tokenizer.json``.
+        ``tokenizers.Tokenizer`` or the path of a ``tokenizer.json``. ``also`` names
+        further values the estimator accepts (resolved before this call), for the
+        error message.
         """
         kinds = GENERATION_KINDS if generation else TOKENIZER_KINDS
         if isinstance(spec, str) and spec in kinds:
@@ -177,7 +185,7 @@ class TorchEstimatorMixin:
         if isinstance(spec, Tokenizer):
             return load_tokenizer(spec)
         if not os.path.isfile(spec):
-            listed = ", ".join(repr(kind) for kind in kinds)
+            listed = ", ".join(repr(kind) for kind in sorted({*kinds, *also}))
             raise ValueError(
                 f"The '{param}' parameter of {owner} must be one of {listed}, "
                 f"a tokenizers.Tokenizer, or the path of a tokenizer.json file. "

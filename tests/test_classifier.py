@@ -156,6 +156,31 @@ def test_tokenizer_kinds(tiny_params, kind):
     assert clf.predict(["wonderful"]).shape == (1,)
 
 
+def test_auto_tokenizer_turns_to_wordpiece_when_many_words_are_unknown(tiny_params, capsys):
+    params = {**tiny_params, "tokenizer": "auto", "min_frequency": 2, "verbose": 1}
+    clf = BiLSTMAttentionClassifier(**params).fit(SENTIMENT, SENTIMENT_Y)
+    assert type(clf.tokenizer_.model).__name__ == "WordLevel"
+    assert "using 'word'" in capsys.readouterr().out
+    # Korean-like: a stem with a different ending each time, each word seen once.
+    endings = ["이", "가", "을", "를", "은", "는", "도", "와", "과", "로", "에", "의"]
+    X = [f"{stem}{end} 좋아요" for stem in ("영화", "배우", "감독") for end in endings]
+    y = [0, 1] * (len(X) // 2)
+    clf = BiLSTMAttentionClassifier(**params).fit(X, y)
+    assert type(clf.tokenizer_.model).__name__ == "WordPiece"
+    out = capsys.readouterr().out
+    assert "using 'wordpiece'" in out and "of words are [UNK]" in out
+
+
+def test_unknown_share():
+    from bilstm_attn.classifier import unknown_share
+
+    tok = build_tokenizer("word", ["a b", "a c"], vocab_size=100, min_frequency=2)
+    unk = tok.token_to_id("[UNK]")
+    a = tok.token_to_id("a")
+    assert unknown_share(tok, [np.array([a, unk]), np.array([unk, unk])]) == 0.75
+    assert unknown_share(tok, [np.array([], dtype=np.int64)]) == 0.0
+
+
 def test_ready_tokenizer_and_path(tiny_params, tmp_path):
     tok = build_tokenizer("wordpiece", SENTIMENT, vocab_size=100, min_frequency=1)
     tok.enable_padding(length=50)

@@ -97,7 +97,7 @@ def test_unhashable_labels():
         ({"class_weight": "even"}, "The 'class_weight' parameter"),
         (
             {"tokenizer": "wrod"},
-            "The 'tokenizer' parameter of BiLSTMAttentionClassifier must be one of 'bpe', "
+            "The 'tokenizer' parameter of BiLSTMAttentionClassifier must be one of 'auto', 'bpe', "
             "'unigram', 'word', 'wordpiece', a tokenizers.Tokenizer, or the path of a "
             "tokenizer.json file. Got 'wrod' instead (no such file).",
         ),

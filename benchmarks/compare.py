@@ -1,7 +1,7 @@
 """Accuracy and cost on five real corpora: bilstm-attn against TF-IDF + LR and fastText.
 
     python benchmarks/compare.py [--corpora imdb sst2 nsmc trec 20newsgroups]
-                                 [--models tfidf_lr fasttext bilstm_attn]
+                                 [--models tfidf_lr fasttext bilstm_attn] [--threads N]
 
 Every model runs with fixed, documented settings (bilstm-attn: its defaults,
 ``random_state=0``) in a fresh process, one after the other, so that each peak memory
@@ -9,7 +9,9 @@ Every model runs with fixed, documented settings (bilstm-attn: its defaults,
 training tokens per second (whitespace words for the baselines, tokenizer pieces times
 epochs for bilstm-attn), prediction documents per second and peak memory. Results go to
 ``benchmarks/out/compare.jsonl`` (one line per run, appended) and a Markdown table on
-standard output. Reads ``../shared/data`` through ``load_dataset``.
+standard output. Reads ``../shared/data`` through ``load_dataset``. ``--threads`` sets
+torch's and fastText's threads (default: torch's default, the number of cores); run two
+invocations with ``--threads 1`` side by side to use two cores for two corpora.
 
 - ``tfidf_lr``: ``TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True)`` and
   ``LogisticRegression(C=10, max_iter=2000)``.
@@ -27,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import resource
 import subprocess
@@ -48,6 +51,7 @@ SPLITS = {
     "20newsgroups": ("train", "test"),
 }
 MODELS = ("tfidf_lr", "fasttext", "bilstm_attn")
+THREADS = 1  # set from --threads
 
 
 def _words(texts) -> int:
@@ -92,7 +96,7 @@ def run_fasttext(train, test) -> dict:
         handle.flush()
         started = time.perf_counter()
         model = fasttext.train_supervised(
-            handle.name, epoch=25, wordNgrams=2, dim=100, lr=0.5, verbose=0, thread=2
+            handle.name, epoch=25, wordNgrams=2, dim=100, lr=0.5, verbose=0, thread=THREADS
         )
         fit_seconds = time.perf_counter() - started
     started = time.perf_counter()
@@ -131,7 +135,11 @@ def run_bilstm_attn(train, test) -> dict:
 
 
 def run_one(model: str, corpus: str, data_home: str) -> dict:
+    import torch
+
     from bilstm_attn.datasets import load_dataset
+
+    torch.set_num_threads(THREADS)
 
     train_split, test_split = SPLITS[corpus]
     train = load_dataset(corpus, train_split, data_home)
@@ -146,8 +154,11 @@ def main() -> None:
     parser.add_argument("--corpora", nargs="+", choices=sorted(SPLITS), default=list(SPLITS))
     parser.add_argument("--models", nargs="+", choices=MODELS, default=list(MODELS))
     parser.add_argument("--data-home", default=str(DATA))
+    parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--one", nargs=2, metavar=("MODEL", "CORPUS"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    global THREADS
+    THREADS = args.threads or os.cpu_count() or 1
     if args.one:
         print(json.dumps(run_one(*args.one, args.data_home)))
         return
@@ -157,14 +168,14 @@ def main() -> None:
     for corpus in args.corpora:
         for model in args.models:
             command = [sys.executable, __file__, "--one", model, corpus,
-                       "--data-home", args.data_home]  # fmt: skip
+                       "--data-home", args.data_home, "--threads", str(THREADS)]  # fmt: skip
             done = subprocess.run(command, capture_output=True, text=True)
             if done.returncode != 0:
                 last = (done.stderr.strip().splitlines() or ["?"])[-1]
                 print(f"{corpus} / {model}: skipped ({last})", file=sys.stderr)
                 continue
             row = json.loads(done.stdout.strip().splitlines()[-1])
-            row["machine"] = f"{platform.machine()}, torch threads default"
+            row["machine"] = f"{platform.machine()}, {os.cpu_count()} cores, {THREADS} threads"
             rows.append(row)
             with open(out / "compare.jsonl", "a", encoding="utf-8") as handle:
                 handle.write(json.dumps(row) + "\n")

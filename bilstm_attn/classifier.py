@@ -113,9 +113,10 @@ or path, default="auto"
         Pieces seen fewer times in training are left out of a trained vocabulary.
     lowercase : bool, default=True
         Lowercase texts (after NFKC normalisation) in a trained tokenizer.
-    max_length : int or None, default=400
+    max_length : int or None, default=800
         Longest sequence of pieces; longer texts are cut to ``max_length`` pieces as
         ``truncation`` says (the model does not see the rest). None keeps every piece.
+        At 400, 20 Newsgroups kept only 59% of its pieces (IMDB 84%).
     truncation : {"head_tail", "head", "tail"}, default="head_tail"
         Which pieces of a longer text are kept: the first ``max_length // 4`` and the
         last ``max_length - max_length // 4`` (``"head_tail"``), the first
@@ -233,7 +234,7 @@ or path, default="auto"
         vocab_size=30000,
         min_frequency=2,
         lowercase=True,
-        max_length=400,
+        max_length=800,
         truncation="head_tail",
         embedding_dim=128,
         hidden_size=128,

@@ -357,14 +357,15 @@ or path, default="auto"
             texts, "word" if auto else self.tokenizer, also=("auto",)
         )
         whole = encode(self.tokenizer_, texts, None)
-        if auto:
-            share = unknown_share(self.tokenizer_, whole)
-            if share > AUTO_SUBWORD_ABOVE:
-                self.tokenizer_ = self._fit_tokenizer(texts, "wordpiece")
-                whole = encode(self.tokenizer_, texts, None)
-            if self.verbose >= 1:
-                chosen = "wordpiece" if share > AUTO_SUBWORD_ABOVE else "word"
-                print(f"tokenizer='auto': {share:.1%} of words are [UNK]; using {chosen!r}")
+        if not auto:
+            return whole
+        share = unknown_share(self.tokenizer_, whole)
+        chosen = "wordpiece" if share > AUTO_SUBWORD_ABOVE else "word"
+        if chosen == "wordpiece":
+            self.tokenizer_ = self._fit_tokenizer(texts, chosen)
+            whole = encode(self.tokenizer_, texts, None)
+        if self.verbose >= 1:
+            print(f"tokenizer='auto': {share:.1%} of words are [UNK]; using {chosen!r}")
         return whole
 
     def initialize_module(

@@ -29,8 +29,8 @@ def random_batch(lengths, extra_padding=0):
     return ids, torch.tensor(lengths)
 
 
-def packed_reference(encoder, rnn_cls, ids, lengths):
-    """The same weights in one packed bidirectional multi-layer torch RNN."""
+def bidirectional_twin(encoder, rnn_cls):
+    """One bidirectional multi-layer torch RNN holding the encoder's weights."""
     layers = len(encoder.forward_rnns)
     ref = rnn_cls(E, H, num_layers=layers, bidirectional=True, batch_first=True)
     with torch.no_grad():
@@ -39,6 +39,13 @@ def packed_reference(encoder, rnn_cls, ids, lengths):
                 getattr(ref, name.replace("l0", f"l{layer}")).copy_(param)
             for name, param in bwd.named_parameters():
                 getattr(ref, name.replace("l0", f"l{layer}") + "_reverse").copy_(param)
+    return ref
+
+
+def packed_reference(encoder, rnn_cls, ids, lengths):
+    """The encoder's outputs computed by its packed bidirectional twin."""
+    layers = len(encoder.forward_rnns)
+    ref = bidirectional_twin(encoder, rnn_cls)
     packed = pack_padded_sequence(
         encoder.embedding(ids), lengths.clamp(min=1), batch_first=True, enforce_sorted=False
     )
@@ -70,14 +77,7 @@ def test_matches_packed_bidirectional_rnn(rnn_cls, num_layers):
 def test_gradients_match_packed_bidirectional_rnn(rnn_cls, num_layers):
     encoder = make_encoder(rnn_cls, num_layers)
     ids, lengths = random_batch([9, 4, 1, 7, 2])
-    layers = len(encoder.forward_rnns)
-    ref = rnn_cls(E, H, num_layers=layers, bidirectional=True, batch_first=True)
-    with torch.no_grad():
-        for layer, (fwd, bwd) in enumerate(zip(encoder.forward_rnns, encoder.backward_rnns)):
-            for name, param in fwd.named_parameters():
-                getattr(ref, name.replace("l0", f"l{layer}")).copy_(param)
-            for name, param in bwd.named_parameters():
-                getattr(ref, name.replace("l0", f"l{layer}") + "_reverse").copy_(param)
+    ref = bidirectional_twin(encoder, rnn_cls)
     weights = torch.randn(len(lengths), ids.size(1), 2 * H)  # a loss that weighs every state
     (encoder(ids, lengths).states * weights).sum().backward()
     ours = encoder.embedding.weight.grad.clone()

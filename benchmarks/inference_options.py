@@ -35,7 +35,7 @@ from torch import nn
 
 from bilstm_attn import BiLSTMAttentionClassifier
 from bilstm_attn.datasets import load_dataset
-from bilstm_attn.text import sorted_batches
+from bilstm_attn.text import encode, sorted_batches
 
 DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
 
@@ -129,7 +129,7 @@ def main() -> None:
     clf = BiLSTMAttentionClassifier(max_epochs=1, validation_fraction=None, random_state=0)
     clf.fit(train["text"], train["label"])
     reference = clf.predict_proba(test)
-    lengths = [len(ids) for ids in clf._sequences(test)]
+    lengths = [len(ids) for ids in encode(clf.tokenizer_, test, clf.max_length, clf.truncation)]
     tokens = int(np.sum(lengths))
     options = variants(clf)
     seconds: dict[str, list[float]] = {name: [] for name, _, _ in options}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from numbers import Integral
 
 import numpy as np
@@ -47,6 +47,7 @@ from bilstm_attn.text import (
     UNK_TOKEN,
     bucket_batches,
     encode,
+    encode_ahead,
     pad_batch,
     pad_id,
     read_word_vectors,
@@ -516,40 +517,54 @@ or path, default="auto"
         """
         return self.batch_size * 256
 
-    def _sequences(self, X) -> list[np.ndarray]:
-        """Validate X and encode it with the fitted tokenizer (cut to ``max_length``)."""
+    def _chunks(self, X) -> Iterator[tuple[np.ndarray, list[np.ndarray]]]:
+        """Validate X and encode it with the fitted tokenizer (cut to ``max_length``),
+        chunk by chunk, each chunk encoded while the network runs the one before."""
         check_is_fitted(self)
-        return encode(self.tokenizer_, check_texts(X, "X"), self.max_length, self.truncation)
+        texts = check_texts(X, "X")
+        return encode_ahead(self.tokenizer_, texts, self.max_length, self.truncation)
 
     def _each_batch(
         self,
-        sequences: list[np.ndarray],
+        chunks: Iterable[tuple[np.ndarray, list[np.ndarray]]],
         consume: Callable[[np.ndarray, ClassifierOutput, torch.Tensor], None],
-    ) -> None:
-        """Run the network over id sequences in length-sorted batches.
+    ) -> int:
+        """Run the network over chunks of id sequences, each in length-sorted batches.
 
-        ``consume(indices, output, lengths)`` receives each batch's output.
+        ``chunks`` yields ``(index, sequences)`` as :func:`~bilstm_attn.text.encode_ahead`
+        does: the positions of the sequences among all, and the sequences.
+        ``consume(positions, output, lengths)`` receives each batch's output. Returns how
+        many sequences there were.
         """
-        lengths = np.fromiter(map(len, sequences), np.int64, len(sequences))
         pad = pad_id(self.tokenizer_)
+        seen = 0
         with torch.inference_mode():
-            for batch in sorted_batches(lengths, self._inference_tokens()):
-                ids, lens = pad_batch([sequences[i] for i in batch], pad)  # (B, S), (B,)
-                consume(batch, self.module_(ids.to(self.device_), lens.to(self.device_)), lens)
+            for index, sequences in chunks:
+                lengths = np.fromiter(map(len, sequences), np.int64, len(sequences))
+                for batch in sorted_batches(lengths, self._inference_tokens()):
+                    ids, lens = pad_batch([sequences[i] for i in batch], pad)  # (B, S), (B,)
+                    output = self.module_(ids.to(self.device_), lens.to(self.device_))
+                    consume(index[batch], output, lens)
+                seen += len(sequences)
+        return seen
 
     def _collect(
-        self, sequences: list[np.ndarray], pick: Callable[[ClassifierOutput], torch.Tensor]
+        self,
+        chunks: Iterable[tuple[np.ndarray, list[np.ndarray]]],
+        pick: Callable[[ClassifierOutput], torch.Tensor],
     ) -> np.ndarray:
-        """One row per sequence of ``pick(output)``, in the order of ``sequences``."""
+        """One row per sequence of ``pick(output)``, in the order of the sequences."""
         rows: list[tuple[np.ndarray, np.ndarray]] = []
-        self._each_batch(sequences, lambda b, out, _: rows.append((b, pick(out).cpu().numpy())))
-        result = np.empty((len(sequences), rows[0][1].shape[1]), dtype=np.float64)
+        n = self._each_batch(chunks, lambda b, out, _: rows.append((b, pick(out).cpu().numpy())))
+        result = np.empty((n, rows[0][1].shape[1]), dtype=np.float64)
         for batch, values in rows:
             result[batch] = values
         return result
 
-    def _proba(self, sequences: list[np.ndarray]) -> np.ndarray:
-        proba = self._collect(sequences, lambda out: out.logits.double().softmax(-1))
+    def _proba(self, chunks: Iterable[tuple[np.ndarray, list[np.ndarray]]]) -> np.ndarray:
+        """Probabilities of the sequences in ``chunks`` (``[(np.arange(n), sequences)]``
+        for a list of n)."""
+        proba = self._collect(chunks, lambda out: out.logits.double().softmax(-1))
         return proba / proba.sum(axis=1, keepdims=True)
 
     def predict_proba(self, X):
@@ -564,7 +579,7 @@ or path, default="auto"
         ndarray of shape (n_samples, n_classes)
             Rows sum to 1; columns follow ``classes_``.
         """
-        return self._proba(self._sequences(X))
+        return self._proba(self._chunks(X))
 
     def predict(self, X):
         """Predicted labels, of the same type as the labels given to ``fit``."""
@@ -578,7 +593,7 @@ or path, default="auto"
         -------
         ndarray of shape (n_samples, attention_heads * 2 * hidden_size)
         """
-        return self._collect(self._sequences(X), lambda out: out.pooled)
+        return self._collect(self._chunks(X), lambda out: out.pooled)
 
     def explain(self, X, method: str = "attention", *, n_steps: int = 50) -> list:
         """Which words each prediction rested on; see :func:`bilstm_attn.explain.explain`.
@@ -617,6 +632,5 @@ or path, default="auto"
             for row, index in enumerate(batch):
                 found[int(index)] = weights[row, :, : lengths[row]]
 
-        sequences = self._sequences(X)
-        self._each_batch(sequences, keep)
-        return [found[i] for i in range(len(sequences))]
+        n = self._each_batch(self._chunks(X), keep)
+        return [found[i] for i in range(n)]

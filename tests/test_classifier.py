@@ -327,6 +327,17 @@ def test_ctrl_c_keeps_the_best_weights_and_a_usable_model(tiny_params):
     assert clf.predict(["wonderful"]).shape == (1,)
 
 
+def test_many_texts_are_encoded_in_chunks_and_keep_their_order(fitted, reviews):
+    """600 texts: chunks of 256 and 344 texts by length, each batched on its own."""
+    texts = list(reviews[1]["text"]) * 3
+    proba = fitted.predict_proba(texts)
+    alone = np.vstack([fitted.predict_proba([text]) for text in texts[:200]])
+    np.testing.assert_allclose(proba[:200], alone, atol=1e-6)
+    np.testing.assert_allclose(proba[400:], alone, atol=1e-6)  # in the second chunk
+    weights = fitted.attention_weights(texts)
+    assert [w.shape[1] for w in weights[400:]] == [w.shape[1] for w in weights[:200]]
+
+
 def test_predict_proba_from_several_threads(fitted, reviews):
     texts = list(reviews[1]["text"])
     expected = fitted.predict_proba(texts)

@@ -6,7 +6,7 @@ import torch
 
 from bilstm_attn import BiLSTMAttentionClassifier
 from bilstm_attn.explain import Explanation, explain
-from bilstm_attn.text import pad_batch
+from bilstm_attn.text import encode, pad_batch
 
 TEXTS = [
     "The acting was superb and the plot gripping.",
@@ -42,7 +42,7 @@ def test_attention_sums_to_one_and_keeps_each_head(tiny_params, reviews):
 
 def baseline_probability(clf, text, label_index):
     """p(predicted class) for an all-[PAD] input of the text's length, computed directly."""
-    (ids,) = clf._sequences([text])
+    (ids,) = encode(clf.tokenizer_, [text], clf.max_length, clf.truncation)
     baseline = np.zeros_like(ids)  # [PAD] is id 0
     ids_t, lengths = pad_batch([baseline], 0)
     with torch.no_grad():

@@ -10,6 +10,7 @@ from bilstm_attn.text import (
     bucket_batches,
     build_tokenizer,
     encode,
+    encode_ahead,
     encode_with_offsets,
     load_tokenizer,
     pad_batch,
@@ -135,6 +136,27 @@ def test_ids_and_offsets_are_cut_alike(truncation):
     kept = truncate(list(range(len(full_ids))), 6, truncation)
     assert ids.tolist() == full_ids[kept].tolist() == encode(tok, [text], 6, truncation)[0].tolist()
     assert offsets == [full_offsets[i] for i in kept]
+
+
+def test_encode_ahead_gives_encode_in_doubling_chunks_shortest_first():
+    tok = build_tokenizer("word", CORPUS, min_frequency=1)
+    texts = [f"{text} {i}" for i, text in enumerate(CORPUS * 3)]  # 210 texts
+    chunks = list(encode_ahead(tok, texts, 5, "head_tail", first=8, largest=64))
+    assert [len(index) for index, _ in chunks] == [8, 16, 32, 64, 64, 26]
+    index = np.concatenate([index for index, _ in chunks])
+    assert sorted(index.tolist()) == list(range(len(texts)))  # each text once
+    chars = [len(texts[i]) for i in index]
+    assert chars == sorted(chars)  # shortest first
+    whole = encode(tok, texts, 5, "head_tail")
+    for index, sequences in chunks:
+        assert [ids.tolist() for ids in sequences] == [whole[i].tolist() for i in index]
+    assert list(encode_ahead(tok, [], 5)) == []
+
+
+def test_encode_ahead_raises_what_the_tokenizer_raised():
+    tok = build_tokenizer("word", CORPUS, min_frequency=1)
+    with pytest.raises(ValueError, match="unknown truncation"):
+        list(encode_ahead(tok, ["a text"] * 20, 1, "middle", first=4))
 
 
 def test_unknown_truncation_is_refused():

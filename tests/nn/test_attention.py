@@ -3,6 +3,7 @@ import math
 import pytest
 import torch
 
+from bilstm_attn.nn import attention as attention_module
 from bilstm_attn.nn.attention import (
     AdditiveScorer,
     Attention,
@@ -11,6 +12,7 @@ from bilstm_attn.nn.attention import (
     GeneralScorer,
     ScaledDotScorer,
     masked_softmax,
+    tanh_linear,
 )
 
 B, Q, S, D = 3, 4, 6, 5
@@ -129,3 +131,47 @@ def test_pooling_concatenates_one_context_per_head(heads, inputs):
         expected = torch.bmm(out.weights[:, h : h + 1], keys).squeeze(1)  # (B, D)
         torch.testing.assert_close(out.context[:, h * D : (h + 1) * D], expected)
     torch.testing.assert_close(out.weights[:2].sum(-1), torch.ones(2, heads))
+
+
+@pytest.mark.parametrize("name", ["dot", "scaled_dot", "general", "additive"])
+@pytest.mark.parametrize("n_queries", [1, 2])
+@pytest.mark.parametrize("grad", [True, False])
+def test_shared_queries_score_as_the_same_query_in_every_row(name, n_queries, grad, inputs):
+    """A (Q, Dq) query (pooling) scores like the (B, Q, Dq) query repeated per row."""
+    _, keys, _, mask = inputs
+    query = torch.randn(n_queries, D)
+    scorer = make_scorer(name)
+    attention = Attention(scorer)
+    with torch.set_grad_enabled(grad):
+        shared = attention(query, keys, mask=mask)
+        repeated = attention(query.expand(B, -1, -1), keys, mask=mask)
+    torch.testing.assert_close(shared.weights, repeated.weights)
+    torch.testing.assert_close(shared.context, repeated.context)
+    expected = direct_score(name, scorer, query[0], keys[0, 2])
+    torch.testing.assert_close(scorer.score_shared(query, keys)[0, 0, 2], expected)
+
+
+@pytest.mark.parametrize("fused", [True, False])
+def test_tanh_linear(fused, monkeypatch):
+    if not fused:
+        monkeypatch.setattr(attention_module, "_fused_tanh_linear_works", lambda: False)
+    x = torch.randn(2, 3, 4, requires_grad=True)
+    weight, bias = torch.randn(5, 4, requires_grad=True), torch.randn(5)
+    expected = torch.tanh(x @ weight.t() + bias)  # (2, 3, 5)
+    with torch.inference_mode():
+        torch.testing.assert_close(tanh_linear(x, weight, bias), expected.detach())
+    out = tanh_linear(x, weight, bias)  # with autograd: never the inference-only kernel
+    torch.testing.assert_close(out, expected)
+    out.sum().backward()
+    grad_x, grad_w = x.grad.clone(), weight.grad.clone()
+    x.grad = weight.grad = None
+    expected.sum().backward()
+    torch.testing.assert_close(grad_x, x.grad)
+    torch.testing.assert_close(grad_w, weight.grad)
+
+
+def test_checking_the_fused_kernel_leaves_the_random_generator_alone():
+    attention_module._fused_tanh_linear_works.cache_clear()
+    state = torch.get_rng_state()
+    attention_module._fused_tanh_linear_works()
+    assert torch.equal(torch.get_rng_state(), state)

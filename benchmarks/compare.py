@@ -2,6 +2,7 @@
 
     python benchmarks/compare.py [--corpora imdb sst2 nsmc trec 20newsgroups]
                                  [--models tfidf_lr fasttext bilstm_attn] [--threads N]
+                                 [--params '{"vocab_size": 60000}']
 
 Every model runs with fixed, documented settings (bilstm-attn: its defaults,
 ``random_state=0``) in a fresh process, one after the other, so that each peak memory
@@ -12,6 +13,8 @@ epochs for bilstm-attn), prediction documents per second and peak memory. Result
 standard output. Reads ``../shared/data`` through ``load_dataset``. ``--threads`` sets
 torch's and fastText's threads (default: torch's default, the number of cores); run two
 invocations with ``--threads 1`` side by side to use two cores for two corpora.
+``--params`` measures bilstm-attn with parameters other than its defaults (recorded in
+the row as ``params``); the table in ``RESULTS.md`` is made without it.
 
 - ``tfidf_lr``: ``TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True)`` and
   ``LogisticRegression(C=10, max_iter=2000)``.
@@ -52,6 +55,7 @@ SPLITS = {
 }
 MODELS = ("tfidf_lr", "fasttext", "bilstm_attn")
 THREADS = 1  # set from --threads
+PARAMS: dict = {}  # set from --params
 
 
 def _words(texts) -> int:
@@ -116,7 +120,7 @@ def run_bilstm_attn(train, test) -> dict:
     from bilstm_attn import BiLSTMAttentionClassifier
     from bilstm_attn.text import encode
 
-    clf = BiLSTMAttentionClassifier(random_state=0)
+    clf = BiLSTMAttentionClassifier(**{"random_state": 0, **PARAMS})
     started = time.perf_counter()
     clf.fit(train["text"], train["label"])
     fit_seconds = time.perf_counter() - started
@@ -155,10 +159,12 @@ def main() -> None:
     parser.add_argument("--models", nargs="+", choices=MODELS, default=list(MODELS))
     parser.add_argument("--data-home", default=str(DATA))
     parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--params", type=json.loads, default={}, help="bilstm-attn parameters")
     parser.add_argument("--one", nargs=2, metavar=("MODEL", "CORPUS"), help=argparse.SUPPRESS)
     args = parser.parse_args()
-    global THREADS
+    global THREADS, PARAMS
     THREADS = args.threads or os.cpu_count() or 1
+    PARAMS = args.params
     if args.one:
         print(json.dumps(run_one(*args.one, args.data_home)))
         return
@@ -168,7 +174,8 @@ def main() -> None:
     for corpus in args.corpora:
         for model in args.models:
             command = [sys.executable, __file__, "--one", model, corpus,
-                       "--data-home", args.data_home, "--threads", str(THREADS)]  # fmt: skip
+                       "--data-home", args.data_home, "--threads", str(THREADS),
+                       "--params", json.dumps(PARAMS)]  # fmt: skip
             done = subprocess.run(command, capture_output=True, text=True)
             if done.returncode != 0:
                 last = (done.stderr.strip().splitlines() or ["?"])[-1]
@@ -176,6 +183,8 @@ def main() -> None:
                 continue
             row = json.loads(done.stdout.strip().splitlines()[-1])
             row["machine"] = f"{platform.machine()}, {os.cpu_count()} cores, {THREADS} threads"
+            if PARAMS and model == "bilstm_attn":
+                row["params"] = PARAMS
             rows.append(row)
             with open(out / "compare.jsonl", "a", encoding="utf-8") as handle:
                 handle.write(json.dumps(row) + "\n")

@@ -11,6 +11,10 @@ answers shows it.
 - ``default``: length-sorted batches of at most ``batch_size * 256`` padded pieces,
   ``torch.inference_mode``, torch's default threads;
 - ``tokens per batch N``: other budgets for the padded pieces of a batch;
+- ``encoding all first``: the texts encoded in the caller's thread, all before the
+  network runs (version 0.2 before the background encoding), one global length sort;
+- ``additive scores unfused``: a matrix product then tanh instead of oneDNN's fused
+  linear + tanh for the pooling scores;
 - ``256 texts per batch``: the earlier rule (sorted, 256 texts whatever their length);
 - ``no_grad``: ``torch.no_grad`` in place of ``torch.inference_mode``;
 - ``1 thread``: ``torch.set_num_threads(1)``;
@@ -72,9 +76,25 @@ def variants(clf: BiLSTMAttentionClassifier):
         quantized.module_ = torch.ao.quantization.quantize_dynamic(
             quantized.module_, {nn.LSTM, nn.Linear}, dtype=torch.qint8
         )
+
+    def encode_all_first(tokenizer, texts, max_length, truncation):
+        yield np.arange(len(texts)), encode(tokenizer, texts, max_length, truncation)
+
     return [
         ("default", nothing, clf),
         *[(f"tokens per batch {n:,}", budget(n), clf) for n in (4096, 8192, 32768, 65536)],
+        (
+            "encoding all first",
+            lambda: _patched_module("bilstm_attn.classifier", "encode_ahead", encode_all_first),
+            clf,
+        ),
+        (
+            "additive scores unfused",
+            lambda: _patched_module(
+                "bilstm_attn.nn.attention", "_fused_tanh_linear_works", lambda: False
+            ),
+            clf,
+        ),
         ("256 texts per batch", per_text(256), clf),
         ("no_grad instead of inference_mode", lambda: _no_grad_inference(), clf),
         ("1 thread", threads(1), clf),

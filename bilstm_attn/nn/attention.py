@@ -243,10 +243,10 @@ class AdditiveScorer(Scorer):
         return self.energy(hidden).squeeze(-1)  # (B, Q, S)
 
     def score_shared(self, query: Tensor, keys: Tensor) -> Tensor:
-        if query.size(0) != 1:
+        if query.size(0) != 1 or not isinstance(self.key_proj, nn.Linear):  # e.g. int8
             return super().score_shared(query, keys)
         # One query: W2 q + b is a constant, the bias of the key projection.
-        bias = self.query_proj(query[0])  # (A,)
+        bias = self.query_proj(query)[0]  # (A,)
         hidden = tanh_linear(keys, self.key_proj.weight, bias)  # (B, S, A)
         return self.energy(hidden).transpose(1, 2)  # (B, 1, S)
 

@@ -285,7 +285,11 @@ class RNNEncoder(nn.Module):
             if depth + 1 < len(self.forward_rnns):  # the next layer's input, time-major
                 x = torch.cat([out_fwd, out_bwd], dim=-1).transpose(0, 1)  # (B, S, 2H)
         states = torch.cat([out_fwd.transpose(0, 1), out_bwd.transpose(0, 1)], dim=-1)
-        # In place and not through a view: zeroing by index through a view made autograd
-        # copy the whole batch back (CopySlices), 5% of a training epoch.
-        states.mul_(mask[:, :, None])  # 0 on padding (the states are finite)
+        if states.requires_grad:
+            # In place and not through a view: zeroing by index through a view made
+            # autograd copy the whole batch back (CopySlices), 5% of a training epoch.
+            states.mul_(mask[:, :, None])  # 0 on padding (the states are finite)
+        else:  # writes the padding rows only, 2x faster than the multiplication
+            padding = (~mask).reshape(-1).nonzero().squeeze(1)  # flat (B * S) positions
+            states.view(batch * width, -1).index_fill_(0, padding, 0.0)  # 0 on padding
         return EncoderOutput(states, mask, torch.stack(finals))  # final: (L, B, 2H)

@@ -156,6 +156,19 @@ def test_outputs_do_not_change_with_padding(rnn_cls):
     torch.testing.assert_close(alone.states[0], short.states[1, :3], atol=1e-6, rtol=1e-5)
 
 
+def test_padding_is_zero_with_and_without_autograd():
+    """Padding is zeroed in place by index without autograd, by the mask with it."""
+    encoder = make_encoder(num_layers=1)
+    ids, lengths = random_batch([5, 3, 1], extra_padding=2)
+    with torch.no_grad():
+        inference = encoder(ids, lengths).states
+    training = encoder(ids, lengths).states
+    assert training.requires_grad
+    torch.testing.assert_close(training.detach(), inference)
+    assert torch.all(inference[1, 3:] == 0) and torch.all(inference[2, 1:] == 0)
+    training.sum().backward()  # the in-place zeroing keeps the graph usable
+
+
 def test_mask_and_empty_sequences():
     encoder = make_encoder()
     ids, lengths = random_batch([3, 0])

@@ -562,10 +562,13 @@ or path, default="auto"
         return result
 
     def _proba(self, chunks: Iterable[tuple[np.ndarray, list[np.ndarray]]]) -> np.ndarray:
-        """Probabilities of the sequences in ``chunks`` (``[(np.arange(n), sequences)]``
-        for a list of n)."""
+        """Probabilities of the sequences in ``chunks``, in their order."""
         proba = self._collect(chunks, lambda out: out.logits.double().softmax(-1))
         return proba / proba.sum(axis=1, keepdims=True)
+
+    def _sequence_proba(self, sequences: list[np.ndarray]) -> np.ndarray:
+        """Probabilities of already encoded id sequences (explanations' variants)."""
+        return self._proba([(np.arange(len(sequences)), sequences)])
 
     def predict_proba(self, X):
         """Class probabilities.

@@ -144,7 +144,7 @@ def _occlusion(clf, pieces, predicted: np.ndarray, proba: np.ndarray) -> list[np
             owners.append((row, int(word)))
     scores = [np.zeros(len(words)) for _, _, words in pieces]
     if variants:
-        without = clf._proba([(np.arange(len(variants)), variants)])
+        without = clf._sequence_proba(variants)
         for (row, word), p in zip(owners, without):
             scores[row][word] = proba[row] - p[predicted[row]]
     return scores

@@ -114,7 +114,7 @@ def faithfulness(
         in_top = np.isin(index, top)
         variants += [ids[~in_top], ids[in_top]]
         slots.append((method, doc, fraction))
-    probs = clf._proba([(np.arange(len(variants)), variants)])
+    probs = clf._sequence_proba(variants)
     records: dict[tuple[str, int], dict] = {}
     for j, (method, doc, fraction) in enumerate(slots):
         c, p0 = predicted[doc], proba[doc, predicted[doc]]

@@ -304,7 +304,8 @@ class Attention(nn.Module):
         mask : bool Tensor of shape (B, S), default=None
             True for real keys. None means every key is real.
         projected_keys : Tensor, default=None
-            ``self.project_keys(keys)``, when the caller has it already.
+            ``self.project_keys(keys)``, when the caller has it already (per-row queries
+            only: shared queries let the scorer project the keys its own way).
 
         Returns
         -------

@@ -9,7 +9,10 @@ default's (largest difference in probability), so a faster option that changes t
 answers shows it.
 
 - ``default``: length-sorted batches of at most ``batch_size * 256`` padded pieces,
-  ``torch.inference_mode``, torch's default threads;
+  ``torch.inference_mode``, the batches spread over one-thread workers, one per torch
+  thread (``inference_map``);
+- ``batches one after another``: each batch with all torch threads, in the caller's
+  thread (version 0.2 before the workers);
 - ``tokens per batch N``: other budgets for the padded pieces of a batch;
 - ``encoding all first``: the texts encoded in the caller's thread, all before the
   network runs (version 0.2 before the background encoding), one global length sort;
@@ -80,8 +83,17 @@ def variants(clf: BiLSTMAttentionClassifier):
     def encode_all_first(tokenizer, texts, max_length, truncation):
         yield np.arange(len(texts)), encode(tokenizer, texts, max_length, truncation)
 
+    def one_after_another(function, items, device):
+        with torch.inference_mode():
+            yield from map(function, items)
+
     return [
         ("default", nothing, clf),
+        (
+            "batches one after another",
+            lambda: _patched_module("bilstm_attn.classifier", "inference_map", one_after_another),
+            clf,
+        ),
         *[(f"tokens per batch {n:,}", budget(n), clf) for n in (4096, 8192, 32768, 65536)],
         (
             "encoding all first",

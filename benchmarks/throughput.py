@@ -19,7 +19,9 @@ machine hits both sides (each figure is the median of ``--repeats`` runs):
 - ``library predict_proba``: from raw strings (validation, tokenization, batching, the
   network, probabilities);
 - ``raw LSTM forward``: the same LSTM under ``inference_mode`` on the shapes of the
-  library's prediction batches.
+  library's prediction batches, one batch after another with all the torch threads: the
+  limit; and the same batches spread over one-thread workers as the library's prediction
+  spreads them (``inference_map``), for comparison.
 
 Tokens per second count real pieces (not padding) for both, so the ratio is the share
 of the limit the library reaches. Naive baselines beside them show what the batching
@@ -32,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import platform
 import time
 from pathlib import Path
@@ -42,7 +45,7 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
 from bilstm_attn import BiLSTMAttentionClassifier
-from bilstm_attn._base import draw_seed
+from bilstm_attn._base import draw_seed, inference_map
 from bilstm_attn.datasets import load_dataset, make_reviews
 from bilstm_attn.text import bucket_batches, encode, sorted_batches
 
@@ -76,6 +79,19 @@ class RawLSTM:
                     self.lstm(x)
             total += time.perf_counter() - started
         return total
+
+    def forward_in_workers(self, lengths: np.ndarray, batches) -> float:
+        """Forward passes over the batches in one-thread workers (``inference_map``)."""
+        shapes = [(len(b), int(lengths[b].max(initial=1)), self.input_size) for b in batches]
+        inputs = torch.randn(max(map(math.prod, shapes), default=0))  # one buffer, views of it
+
+        def run(shape: tuple[int, int, int]) -> None:
+            self.lstm(inputs[: math.prod(shape)].view(shape))
+
+        started = time.perf_counter()
+        for _ in inference_map(run, shapes, torch.device("cpu")):
+            pass
+        return time.perf_counter() - started
 
 
 def corpus_texts(name: str, n_docs: int, data_home) -> tuple[list[str], np.ndarray]:
@@ -117,6 +133,9 @@ def measure(args: argparse.Namespace) -> dict:
         seconds.setdefault("fit", []).append(wall(fit))
         seconds.setdefault("epoch", []).append(clf.history_[0]["seconds"])
         seconds.setdefault("raw_predict", []).append(raw.seconds(lengths, predict_batches, False))
+        seconds.setdefault("raw_predict_workers", []).append(
+            raw.forward_in_workers(lengths, predict_batches)
+        )
         seconds.setdefault("predict", []).append(wall(lambda: clf.predict_proba(texts)))
     seconds["raw_train_random"] = [raw.seconds(lengths, random_batches, True)]
     # Packed sequences run 50-100x slower: timed on the first tenth of the random batches,
@@ -146,6 +165,7 @@ ROWS = [
     ("raw_train_packed", "train", "raw LSTM forward + backward, packed, random batches"),
     ("predict", "predict", "library `predict_proba` from raw strings"),
     ("raw_predict", "predict", "raw LSTM forward, same shapes (the limit)"),
+    ("raw_predict_workers", "predict", "raw LSTM forward, same shapes, in one-thread workers"),
     ("raw_predict_given_order", "predict", "raw LSTM forward, 256 texts a batch in given order"),
 ]
 

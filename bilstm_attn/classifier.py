@@ -20,6 +20,7 @@ from bilstm_attn._base import (
     Choices,
     TorchEstimatorMixin,
     draw_seed,
+    inference_map,
     make_scorer,
     resolve_device,
     seeded,
@@ -483,13 +484,16 @@ or path, default="auto"
             losses = F.cross_entropy(forward(batch).logits, y_all[batch], reduction="none")
             return (losses * w_all[batch]).mean()
 
+        def validation_batch(batch: np.ndarray) -> tuple[float, int]:
+            logits = forward(batch).logits
+            loss = F.cross_entropy(logits, y_all[batch], reduction="sum").item()
+            return loss, (logits.argmax(-1) == y_all[batch]).sum().item()
+
         def validate() -> dict[str, float]:
-            loss, correct = 0.0, 0
-            for b in sorted_batches(lengths[valid_idx], self._inference_tokens()):
-                batch = valid_idx[b]
-                logits = forward(batch).logits
-                loss += F.cross_entropy(logits, y_all[batch], reduction="sum").item()
-                correct += (logits.argmax(-1) == y_all[batch]).sum().item()
+            batches = (
+                valid_idx[b] for b in sorted_batches(lengths[valid_idx], self._inference_tokens())
+            )
+            loss, correct = map(sum, zip(*inference_map(validation_batch, batches, device)))
             return {"valid_loss": loss / len(valid_idx), "valid_accuracy": correct / len(valid_idx)}
 
         outcome = run_epochs(
@@ -533,19 +537,28 @@ or path, default="auto"
 
         ``chunks`` yields ``(index, sequences)`` as :func:`~bilstm_attn.text.encode_ahead`
         does: the positions of the sequences among all, and the sequences.
-        ``consume(positions, output, lengths)`` receives each batch's output. Returns how
-        many sequences there were.
+        ``consume(positions, output, lengths)`` receives each batch's output, in the
+        calling thread. On CPU the batches run on every core at once
+        (:func:`~bilstm_attn._base.inference_map`). Returns how many sequences there were.
         """
         pad = pad_id(self.tokenizer_)
         seen = 0
-        with torch.inference_mode():
+
+        def batches() -> Iterator[tuple[np.ndarray, list[np.ndarray]]]:
+            nonlocal seen
             for index, sequences in chunks:
                 lengths = np.fromiter(map(len, sequences), np.int64, len(sequences))
                 for batch in sorted_batches(lengths, self._inference_tokens()):
-                    ids, lens = pad_batch([sequences[i] for i in batch], pad)  # (B, S), (B,)
-                    output = self.module_(ids.to(self.device_), lens.to(self.device_))
-                    consume(index[batch], output, lens)
+                    yield index[batch], [sequences[i] for i in batch]
                 seen += len(sequences)
+
+        def run(item: tuple[np.ndarray, list[np.ndarray]]):
+            positions, sequences = item
+            ids, lens = pad_batch(sequences, pad)  # (B, S), (B,)
+            return positions, self.module_(ids.to(self.device_), lens.to(self.device_)), lens
+
+        for positions, output, lens in inference_map(run, batches(), self.device_):
+            consume(positions, output, lens)
         return seen
 
     def _collect(

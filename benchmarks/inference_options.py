@@ -23,7 +23,8 @@ answers shows it.
 - ``1 thread``: ``torch.set_num_threads(1)``;
 - ``int8 dynamic``: ``torch.ao.quantization.quantize_dynamic`` on the LSTMs and linear
   layers (weights int8, activations quantized on the fly);
-- ``bf16 autocast``: CPU autocast to bfloat16.
+- ``bf16 autocast``: CPU autocast to bfloat16, batches one after another (autocast
+  holds in the thread that enters it only).
 """
 
 from __future__ import annotations
@@ -87,6 +88,13 @@ def variants(clf: BiLSTMAttentionClassifier):
         with torch.inference_mode():
             yield from map(function, items)
 
+    @contextlib.contextmanager
+    def bf16_one_after_another():
+        # autocast is per thread: it would not reach the workers
+        with _patched_module("bilstm_attn.classifier", "inference_map", one_after_another):
+            with torch.autocast("cpu", dtype=torch.bfloat16):
+                yield
+
     return [
         ("default", nothing, clf),
         (
@@ -111,7 +119,7 @@ def variants(clf: BiLSTMAttentionClassifier):
         ("no_grad instead of inference_mode", lambda: _no_grad_inference(), clf),
         ("1 thread", threads(1), clf),
         ("int8 dynamic quantization", nothing, quantized),
-        ("bf16 autocast", lambda: torch.autocast("cpu", dtype=torch.bfloat16), clf),
+        ("bf16 autocast, batches one after another", bf16_one_after_another, clf),
     ]
 
 

@@ -206,6 +206,10 @@ or path, default="auto"
     the model's bias alone. Texts are never altered, but normalisation (NFKC, lowercase)
     applies to what the model sees.
 
+    On CPU, prediction (and ``fit``'s validation pass) runs its batches in
+    ``torch.get_num_threads()`` worker threads of one torch thread each, with the same
+    results as one thread; ``torch.set_num_threads(1)`` keeps them in the calling thread.
+
     Examples
     --------
     >>> from bilstm_attn import BiLSTMAttentionClassifier

@@ -136,8 +136,8 @@ def inference_map(function: Callable, items: Iterable, device: torch.device) -> 
     On CPU with ``n = torch.get_num_threads()`` above 1, the items run in ``n`` worker
     threads of one intra-op thread each (PyTorch's operators release the GIL), instead of
     one after the other with ``n`` intra-op threads each: a recurrent network's small
-    matrix products do not split well across threads, whole batches do (on 2 cores 1.2x
-    the network's speed, ``benchmarks/RESULTS.md``). At most ``2 n`` items are in flight;
+    matrix products do not split well across threads, whole batches do (on 2 cores
+    prediction ran 1.1-1.2x faster, ``benchmarks/RESULTS.md``). At most ``2 n`` items are in flight;
     results come back in the order of the items. Elsewhere (one thread, or CUDA), a plain
     map in the calling thread.
 

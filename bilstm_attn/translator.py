@@ -20,6 +20,7 @@ from bilstm_attn._base import (
     Choices,
     TorchEstimatorMixin,
     draw_seed,
+    inference_map,
     make_scorer,
     resolve_device,
     seeded,
@@ -424,27 +425,24 @@ or path, default="char"
         eos = special_id(self.target_tokenizer_, EOS_TOKEN)
         source_ids = self._encode_sources(texts)
         lengths = np.fromiter(map(len, source_ids), np.int64, len(source_ids))
-        parts: list[tuple[np.ndarray, DecodeResult]] = []
-        for batch in bucket_batches(lengths, self.batch_size * 4):
+        options = {"bos": bos, "eos": eos, "max_length": self.max_output_length}
+
+        def search(batch: np.ndarray) -> tuple[np.ndarray, DecodeResult]:
             src, src_len = pad_batch([source_ids[i] for i in batch], pad_id(self.source_tokenizer_))
             src, src_len = src.to(self.device_), src_len.to(self.device_)
-            options = {"bos": bos, "eos": eos, "max_length": self.max_output_length}
             if self.beam_size == 1:
-                parts.append((batch, greedy_decode(self.module_, src, src_len, **options)))
-            else:
-                parts.append(
-                    (
-                        batch,
-                        beam_search(
-                            self.module_,
-                            src,
-                            src_len,
-                            **options,
-                            beam_size=self.beam_size,
-                            alpha=self.length_penalty,
-                        ),
-                    )
-                )
+                return batch, greedy_decode(self.module_, src, src_len, **options)
+            return batch, beam_search(
+                self.module_,
+                src,
+                src_len,
+                **options,
+                beam_size=self.beam_size,
+                alpha=self.length_penalty,
+            )
+
+        batches = bucket_batches(lengths, self.batch_size * 4)
+        parts = list(inference_map(search, batches, self.device_))  # batches on every core
         n = len(texts)
         merged = DecodeResult([[]] * n, np.zeros(n), [None] * n, [None] * n, np.zeros(n, bool))
         for batch, result in parts:

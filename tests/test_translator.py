@@ -1,8 +1,10 @@
+import copy
 import pickle
 import re
 
 import numpy as np
 import pytest
+import torch
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import GridSearchCV
@@ -248,3 +250,17 @@ def test_grid_search():
     )
     grid.fit(SRC, TGT)
     assert grid.best_params_["decoder"] in {"bahdanau", "luong"}
+
+
+@pytest.mark.parametrize("beam_size", [1, 3])
+def test_search_on_two_cores_equals_one(date_model, dates, beam_size):
+    """With two torch threads the batches are searched in two one-thread workers."""
+    sources = list(dates[1]["source"]) * 3  # 300 sources, batches of 64
+    model = copy.deepcopy(date_model).set_params(beam_size=beam_size, batch_size=16)
+    one = model.predict(sources)
+    torch.set_num_threads(2)
+    try:
+        two = model.predict(sources)
+    finally:
+        torch.set_num_threads(1)
+    assert two == one

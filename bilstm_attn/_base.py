@@ -137,9 +137,9 @@ def inference_map(function: Callable, items: Iterable, device: torch.device) -> 
     threads of one intra-op thread each (PyTorch's operators release the GIL), instead of
     one after the other with ``n`` intra-op threads each: a recurrent network's small
     matrix products do not split well across threads, whole batches do (on 2 cores
-    prediction ran 1.1-1.2x faster, ``benchmarks/RESULTS.md``). At most ``2 n`` items are in flight;
-    results come back in the order of the items. Elsewhere (one thread, or CUDA), a plain
-    map in the calling thread.
+    prediction ran 1.1-1.2x faster, ``benchmarks/RESULTS.md``). At most ``2 n`` items are
+    in flight; results come back in the order of the items. Elsewhere (one thread, or
+    CUDA), a plain map in the calling thread.
 
     While workers run, a thread that makes its first PyTorch call takes one intra-op
     thread; each worker sets the count back to ``n`` when its item is done.

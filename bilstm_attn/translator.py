@@ -390,15 +390,15 @@ or path, default="char"
             loss, count, _ = losses(batch)
             return loss / count.clamp(min=1)
 
+        def validation_batch(batch: np.ndarray) -> tuple[float, int, int]:
+            loss, n, right = losses(batch)
+            return loss.item(), n.item(), right.item()
+
         def validate() -> dict[str, float]:
-            total, count, correct = 0.0, 0, 0
-            for b in bucket_batches(lengths[valid_idx], self.batch_size * 4):
-                loss, n, right = losses(valid_idx[b])
-                total, count, correct = (
-                    total + loss.item(),
-                    count + n.item(),
-                    correct + right.item(),
-                )
+            batches = (
+                valid_idx[b] for b in bucket_batches(lengths[valid_idx], self.batch_size * 4)
+            )
+            total, count, correct = map(sum, zip(*inference_map(validation_batch, batches, device)))
             return {"valid_loss": total / max(count, 1), "valid_accuracy": correct / max(count, 1)}
 
         outcome = run_epochs(
@@ -426,9 +426,10 @@ or path, default="char"
         source_ids = self._encode_sources(texts)
         lengths = np.fromiter(map(len, source_ids), np.int64, len(source_ids))
         options = {"bos": bos, "eos": eos, "max_length": self.max_output_length}
+        pad = pad_id(self.source_tokenizer_)
 
         def search(batch: np.ndarray) -> tuple[np.ndarray, DecodeResult]:
-            src, src_len = pad_batch([source_ids[i] for i in batch], pad_id(self.source_tokenizer_))
+            src, src_len = pad_batch([source_ids[i] for i in batch], pad)  # (B, S), (B,)
             src, src_len = src.to(self.device_), src_len.to(self.device_)
             if self.beam_size == 1:
                 return batch, greedy_decode(self.module_, src, src_len, **options)

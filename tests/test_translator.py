@@ -264,3 +264,17 @@ def test_search_on_two_cores_equals_one(date_model, dates, beam_size):
     finally:
         torch.set_num_threads(1)
     assert two == one
+
+
+def test_validation_on_two_cores_equals_one(dates):
+    train, _ = dates
+    params = dict(hidden_size=16, embedding_dim=8, max_epochs=2, random_state=0)
+    one = Seq2SeqTranslator(**params).fit(train["source"], train["target"]).history_
+    torch.set_num_threads(2)
+    try:
+        two = Seq2SeqTranslator(**params).fit(train["source"], train["target"]).history_
+    finally:
+        torch.set_num_threads(1)
+    for a, b in zip(one, two, strict=True):
+        assert a["valid_accuracy"] == b["valid_accuracy"]
+        assert a["valid_loss"] == pytest.approx(b["valid_loss"], abs=1e-5)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -32,6 +33,22 @@ TINY = dict(
     max_epochs=3,
     random_state=0,
 )
+
+
+@contextlib.contextmanager
+def _torch_threads(n: int):
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+@pytest.fixture
+def torch_threads():
+    """``with torch_threads(2):`` runs a block with that many torch threads."""
+    return _torch_threads
 
 
 @pytest.fixture(scope="session")

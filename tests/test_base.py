@@ -12,12 +12,10 @@ CPU = torch.device("cpu")
 
 
 @pytest.fixture
-def two_threads():
+def two_threads(torch_threads):
     """Two torch threads for one test (the suite runs with one)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(2)
-    yield
-    torch.set_num_threads(before)
+    with torch_threads(2):
+        yield
 
 
 def probe(delay: float) -> tuple[float, int, bool, int]:

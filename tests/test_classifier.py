@@ -365,7 +365,7 @@ def test_model_shapes(tiny_params, attention, rnn, heads, layers):
     assert type(clf.module_.encoder.forward_rnns[0]).__name__ == rnn.upper()
 
 
-def test_prediction_on_two_cores_equals_one(fitted, reviews):
+def test_prediction_on_two_cores_equals_one(fitted, reviews, torch_threads):
     """With two torch threads the batches run in two one-thread workers."""
     texts = list(reviews[1]["text"]) * 3  # two chunks, several batches
 
@@ -373,27 +373,21 @@ def test_prediction_on_two_cores_equals_one(fitted, reviews):
         return fitted.predict_proba(texts), fitted.transform(texts), fitted.attention_weights(texts)
 
     one = outputs()
-    torch.set_num_threads(2)
-    try:
+    with torch_threads(2):
         two = outputs()
         assert torch.get_num_threads() == 2
-    finally:
-        torch.set_num_threads(1)
     np.testing.assert_allclose(two[0], one[0], atol=1e-6)
     np.testing.assert_allclose(two[1], one[1], atol=1e-5)
     for a, b in zip(two[2], one[2], strict=True):
         np.testing.assert_allclose(a, b, atol=1e-6)
 
 
-def test_validation_on_two_cores_equals_one(tiny_params, reviews):
+def test_validation_on_two_cores_equals_one(tiny_params, reviews, torch_threads):
     train, _ = reviews
     params = {**tiny_params, "max_epochs": 2}
     one = BiLSTMAttentionClassifier(**params).fit(train["text"], train["label"]).history_
-    torch.set_num_threads(2)
-    try:
+    with torch_threads(2):
         two = BiLSTMAttentionClassifier(**params).fit(train["text"], train["label"]).history_
-    finally:
-        torch.set_num_threads(1)
     for a, b in zip(one, two, strict=True):
         assert a["valid_accuracy"] == b["valid_accuracy"]
         assert a["valid_loss"] == pytest.approx(b["valid_loss"], abs=1e-5)

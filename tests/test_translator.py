@@ -4,7 +4,6 @@ import re
 
 import numpy as np
 import pytest
-import torch
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import GridSearchCV
@@ -253,28 +252,22 @@ def test_grid_search():
 
 
 @pytest.mark.parametrize("beam_size", [1, 3])
-def test_search_on_two_cores_equals_one(date_model, dates, beam_size):
+def test_search_on_two_cores_equals_one(date_model, dates, beam_size, torch_threads):
     """With two torch threads the batches are searched in two one-thread workers."""
     sources = list(dates[1]["source"]) * 3  # 300 sources, batches of 64
     model = copy.deepcopy(date_model).set_params(beam_size=beam_size, batch_size=16)
     one = model.predict(sources)
-    torch.set_num_threads(2)
-    try:
+    with torch_threads(2):
         two = model.predict(sources)
-    finally:
-        torch.set_num_threads(1)
     assert two == one
 
 
-def test_validation_on_two_cores_equals_one(dates):
+def test_validation_on_two_cores_equals_one(dates, torch_threads):
     train, _ = dates
     params = dict(hidden_size=16, embedding_dim=8, max_epochs=2, random_state=0)
     one = Seq2SeqTranslator(**params).fit(train["source"], train["target"]).history_
-    torch.set_num_threads(2)
-    try:
+    with torch_threads(2):
         two = Seq2SeqTranslator(**params).fit(train["source"], train["target"]).history_
-    finally:
-        torch.set_num_threads(1)
     for a, b in zip(one, two, strict=True):
         assert a["valid_accuracy"] == b["valid_accuracy"]
         assert a["valid_loss"] == pytest.approx(b["valid_loss"], abs=1e-5)

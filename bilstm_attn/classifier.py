@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Iterator
-from numbers import Integral
+from numbers import Integral, Real
 
 import numpy as np
 import torch
@@ -109,8 +109,9 @@ or path, default="auto"
         (never changed) and used as it is. ``"auto"`` trains ``"word"``, and
         ``"wordpiece"`` instead when more than 15% of the training words are out of the
         word vocabulary (as in Korean, whose words carry particles).
-    vocab_size : int, default=30000
-        Largest vocabulary of a trained tokenizer.
+    vocab_size : int, default=60000
+        Largest vocabulary of a trained tokenizer. Words left out become ``[UNK]``
+        (2.0% of 20 Newsgroups' training words at 60,000, 3.9% at 30,000).
     min_frequency : int, default=2
         Pieces seen fewer times in training are left out of a trained vocabulary.
     lowercase : bool, default=True
@@ -161,6 +162,17 @@ or path, default="auto"
         Most passes over the training data (early stopping usually ends sooner).
     grad_clip : float or None, default=5.0
         Largest gradient norm; None turns clipping off.
+    average_decay : float or None, default=0.999
+        Validate, keep and predict with an exponential moving average of the weights
+        over the training steps (Polyak averaging;
+        :class:`~bilstm_attn.training.ParameterAverage`) instead of the weights of the
+        last step: after step ``t`` the average moves by ``1 - d`` towards the weights,
+        ``d = min(average_decay, (1 + t) / (10 + t))``: until ``d`` reaches
+        ``average_decay`` (step 8,990 at 0.999) the average rests on about the last
+        fifth of the steps taken, later on about the last ``1 / (1 - average_decay)``.
+        Training itself is unchanged. It raised 20 Newsgroups' test accuracy by 0.2-0.5
+        points in four runs (``benchmarks/RESULTS.md``). None uses the trained weights
+        as they are.
     class_weight : dict, "balanced" or None, default=None
         Weights per class, multiplied into ``sample_weight``.
     validation_fraction : float or None, default=0.1
@@ -231,13 +243,14 @@ or path, default="auto"
         "pretrained_embeddings": [str, os.PathLike, None],
         "freeze_embeddings": ["boolean"],
         "class_weight": [dict, Choices({"balanced"}), None],
+        "average_decay": [Interval(Real, 0, 1, closed="neither"), None],
     }
 
     def __init__(
         self,
         *,
         tokenizer="auto",
-        vocab_size=30000,
+        vocab_size=60000,
         min_frequency=2,
         lowercase=True,
         max_length=800,
@@ -257,6 +270,7 @@ or path, default="auto"
         batch_size=64,
         max_epochs=30,
         grad_clip=5.0,
+        average_decay=0.999,
         class_weight=None,
         validation_fraction=0.1,
         n_iter_no_change=3,
@@ -286,6 +300,7 @@ or path, default="auto"
         self.batch_size = batch_size
         self.max_epochs = max_epochs
         self.grad_clip = grad_clip
+        self.average_decay = average_decay
         self.class_weight = class_weight
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
@@ -411,7 +426,8 @@ or path, default="auto"
 
     # ----------------------------------------------------------------- save / load
     _TOKENIZER_PARAMS = {"tokenizer": "tokenizer_"}
-    _ADDED_PARAMS = {"truncation": "head", "attention_size": None}  # in bilstm_attn 0.2
+    # in bilstm_attn 0.2
+    _ADDED_PARAMS = {"truncation": "head", "attention_size": None, "average_decay": None}
 
     def _tokenizer_files(self) -> dict[str, str]:
         return {"tokenizer_": "tokenizer.json"}
@@ -511,6 +527,7 @@ or path, default="auto"
             grad_clip=self.grad_clip,
             n_iter_no_change=self.n_iter_no_change,
             monitor=_validation_error if valid_idx is not None else None,
+            average_decay=self.average_decay,
             verbose=self.verbose,
         )
         self.best_epoch_ = outcome.best_epoch

@@ -267,6 +267,18 @@ def test_history_and_early_stopping(tiny_params, reviews):
     assert held_out >= 0.5 and accuracies[best] == max(accuracies)
 
 
+def test_averaged_weights_leave_training_alone_and_are_what_predicts(tiny_params):
+    params = {**tiny_params, "validation_fraction": None, "n_iter_no_change": None}
+    plain = BiLSTMAttentionClassifier(**params, average_decay=None).fit(SENTIMENT, SENTIMENT_Y)
+    averaged = BiLSTMAttentionClassifier(**params, average_decay=0.9).fit(SENTIMENT, SENTIMENT_Y)
+    # The same steps from the same start: the training losses match epoch by epoch.
+    assert [r["train_loss"] for r in averaged.history_] == [
+        r["train_loss"] for r in plain.history_
+    ]
+    # The fitted model is the average, not the last step.
+    assert not np.allclose(averaged.predict_proba(SENTIMENT), plain.predict_proba(SENTIMENT))
+
+
 @pytest.mark.parametrize(
     ("truncation", "cut"),
     [("head", slice(8, None)), ("tail", slice(0, 4)), ("head_tail", slice(2, 6))],

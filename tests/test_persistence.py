@@ -270,14 +270,16 @@ def test_a_model_saved_before_a_parameter_existed_keeps_its_behaviour(tiny_param
     texts = ["a fine film " + "word " * 30 + "awful end", "an awful film " + "word " * 30] * 10
     labels = ["neg", "pos"] * 10
     old = BiLSTMAttentionClassifier(
-        **tiny_params, max_length=8, truncation="head", attention_size=None
+        **tiny_params, max_length=8, truncation="head", attention_size=None, average_decay=None
     ).fit(texts, labels)
     path = old.save(tmp_path / "old")
     config = json.loads((path / "config.json").read_text())
-    del config["params"]["truncation"], config["params"]["attention_size"]  # as 0.1 wrote it
+    for added in ("truncation", "attention_size", "average_decay"):
+        del config["params"][added]  # as 0.1 wrote it
     (path / "config.json").write_text(json.dumps(config))
     loaded = load(path)
     assert loaded.truncation == "head" and loaded.attention_size is None
+    assert loaded.average_decay is None
     np.testing.assert_array_equal(loaded.predict_proba(texts), old.predict_proba(texts))
 
 

@@ -3,7 +3,7 @@ import torch
 from torch import nn
 
 from bilstm_attn import TrainingInterruptedWarning
-from bilstm_attn.training import EarlyStopping, run_epochs
+from bilstm_attn.training import EarlyStopping, ParameterAverage, run_epochs
 
 
 def toy_problem(seed=0):
@@ -118,3 +118,74 @@ def test_early_stopping_flag():
     assert not stopper.should_stop
     assert not stopper.update(module, 1.2, 3)
     assert stopper.should_stop and stopper.best_epoch == 1
+
+
+def test_parameter_average_follows_the_documented_recursion():
+    module = nn.Linear(2, 1)
+    average = ParameterAverage(module, decay=0.9)
+    expected = module.weight.detach().clone()
+    for step in range(1, 40):
+        with torch.no_grad():
+            module.weight.add_(torch.randn_like(module.weight))
+        average.update()
+        decay = min(0.9, (1 + step) / (10 + step))
+        expected = decay * expected + (1 - decay) * module.weight.detach()
+    assert torch.allclose(average.averages[0], expected, atol=1e-6)
+    assert not torch.allclose(module.weight, expected)
+    current = module.weight.detach().clone()
+    with average.applied():
+        assert torch.allclose(module.weight, expected, atol=1e-6)
+    assert torch.equal(module.weight, current)
+
+
+def _fit(average_decay, validate=None, seed=0):
+    module, batches, batch_loss = toy_problem(seed)
+    history = []
+    run_epochs(
+        module,
+        torch.optim.SGD(module.parameters(), lr=0.05),
+        epoch_batches=lambda epoch: batches,
+        batch_loss=batch_loss,
+        validate=validate(module) if validate else None,
+        max_epochs=4,
+        history=history,
+        average_decay=average_decay,
+    )
+    return module, history
+
+
+def test_averaging_leaves_the_training_trajectory_and_ends_on_the_average():
+    plain, plain_history = _fit(None)
+    averaged, averaged_history = _fit(0.99)
+    # The optimizer steps the same parameters: the same training losses epoch by epoch.
+    assert [r["train_loss"] for r in plain_history] == [r["train_loss"] for r in averaged_history]
+    # The module ends on the average of 16 steps, which trails the last step.
+    assert not torch.allclose(plain.weight, averaged.weight)
+    module, batches, batch_loss = toy_problem()
+    average = ParameterAverage(module, 0.99)
+    optimizer = torch.optim.SGD(module.parameters(), lr=0.05)
+    for _ in range(4):
+        for batch in batches:
+            optimizer.zero_grad()
+            batch_loss(batch).backward()
+            optimizer.step()
+            average.update()
+    assert torch.allclose(averaged.weight, average.averages[0], atol=1e-6)
+
+
+def test_validation_and_the_restored_best_weights_are_the_averaged_ones():
+    seen = []
+
+    def validate(module):
+        def run():
+            seen.append(module.weight.detach().clone())
+            return {"valid_loss": [3.0, 1.0, 2.0, 2.5][len(seen) - 1]}  # best: epoch 2
+
+        return run
+
+    module, history = _fit(0.99, validate)
+    _, plain_history = _fit(None)
+    assert [r["train_loss"] for r in history] == [r["train_loss"] for r in plain_history]
+    assert torch.equal(module.weight, seen[1])
+    reference, _ = _fit(0.99)  # no validation: ends on the average after 4 epochs
+    assert not torch.equal(seen[3], seen[1]) and torch.allclose(seen[3], reference.weight)

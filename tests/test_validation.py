@@ -92,6 +92,11 @@ def test_unhashable_labels():
             "{'head', 'head_tail', 'tail'}. Got 'middle' instead.",
         ),
         ({"attention_size": 0}, "The 'attention_size' parameter"),
+        (
+            {"average_decay": 1.0},
+            "The 'average_decay' parameter of BiLSTMAttentionClassifier must be a float in "
+            "the range (0.0, 1.0) or None. Got 1.0 instead.",
+        ),
         ({"device": "tpu"}, "The 'device' parameter"),
         ({"batch_size": 2.5}, "The 'batch_size' parameter"),
         ({"class_weight": "even"}, "The 'class_weight' parameter"),

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import copy
 import time
-from contextlib import contextmanager, nullcontext
 import warnings
 from collections.abc import Callable, Iterable
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 

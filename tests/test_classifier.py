@@ -272,9 +272,7 @@ def test_averaged_weights_leave_training_alone_and_are_what_predicts(tiny_params
     plain = BiLSTMAttentionClassifier(**params, average_decay=None).fit(SENTIMENT, SENTIMENT_Y)
     averaged = BiLSTMAttentionClassifier(**params, average_decay=0.9).fit(SENTIMENT, SENTIMENT_Y)
     # The same steps from the same start: the training losses match epoch by epoch.
-    assert [r["train_loss"] for r in averaged.history_] == [
-        r["train_loss"] for r in plain.history_
-    ]
+    assert [r["train_loss"] for r in averaged.history_] == [r["train_loss"] for r in plain.history_]
     # The fitted model is the average, not the last step.
     assert not np.allclose(averaged.predict_proba(SENTIMENT), plain.predict_proba(SENTIMENT))
 

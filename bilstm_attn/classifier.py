@@ -184,7 +184,7 @@ or path, default="auto"
         Stop after this many epochs without improvement; None never stops early.
     warm_start : bool, default=False
         Continue training the fitted model (same tokenizer and classes) instead of
-        starting anew. The optimizer starts fresh.
+        starting anew. The optimizer and the weight average start fresh.
     random_state : int, RandomState instance or None, default=None
         Seeds initialisation, shuffling, dropout and the validation split; the same
         value on the same machine gives the same model.

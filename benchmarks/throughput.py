@@ -13,6 +13,8 @@ machine hits both sides (each figure is the median of ``--repeats`` runs):
 - ``library epoch``: the training epoch inside that fit (``history_[0]["seconds"]``):
   everything above but the once-per-fit work (tokenizer, encoding, word vectors), which
   a fit of several epochs spreads over all of them;
+- ``library epoch, weights not averaged``: the same with ``average_decay=None``, for
+  what the weight average (updated after every step) costs;
 - ``raw LSTM fwd+bwd``: ``nn.LSTM(E, H, bidirectional=True, batch_first=True)`` forward
   and backward over random inputs (no embedding, attention, loss or optimizer, no
   gradient for the inputs) with exactly the shapes of the library's batches: the limit;
@@ -128,10 +130,15 @@ def measure(args: argparse.Namespace) -> dict:
         nonlocal clf
         clf = BiLSTMAttentionClassifier(**params).fit(texts, labels)
 
+    def epoch_not_averaged() -> float:
+        plain = BiLSTMAttentionClassifier(**{**params, "average_decay": None})
+        return plain.fit(texts, labels).history_[0]["seconds"]
+
     for _ in range(args.repeats):
         seconds.setdefault("raw_train", []).append(raw.seconds(lengths, train_batches, True))
         seconds.setdefault("fit", []).append(wall(fit))
         seconds.setdefault("epoch", []).append(clf.history_[0]["seconds"])
+        seconds.setdefault("epoch_not_averaged", []).append(epoch_not_averaged())
         seconds.setdefault("raw_predict", []).append(raw.seconds(lengths, predict_batches, False))
         seconds.setdefault("raw_predict_workers", []).append(
             raw.forward_in_workers(lengths, predict_batches)
@@ -160,6 +167,7 @@ def measure(args: argparse.Namespace) -> dict:
 ROWS = [
     ("fit", "train", "library `fit`, one epoch from raw strings"),
     ("epoch", "train", "library training epoch (that fit less tokenizer and word vectors)"),
+    ("epoch_not_averaged", "train", "library training epoch, weights not averaged"),
     ("raw_train", "train", "raw LSTM forward + backward, same shapes (the limit)"),
     ("raw_train_random", "train", "raw LSTM forward + backward, random batches (naive padding)"),
     ("raw_train_packed", "train", "raw LSTM forward + backward, packed, random batches"),

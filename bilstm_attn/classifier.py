@@ -170,9 +170,9 @@ or path, default="auto"
         ``d = min(average_decay, (1 + t) / (10 + t))``: until ``d`` reaches
         ``average_decay`` (step 8,990 at 0.999) the average rests on about the last
         fifth of the steps taken, later on about the last ``1 / (1 - average_decay)``.
-        Training itself is unchanged. It raised 20 Newsgroups' test accuracy by 0.2-0.5
-        points in four runs (``benchmarks/RESULTS.md``). None uses the trained weights
-        as they are.
+        Training itself is unchanged. With ``vocab_size=60000`` it raised 20 Newsgroups'
+        test accuracy from 84.82% and 84.93% to 85.37% and 85.81% (two seeds;
+        ``benchmarks/RESULTS.md``). None uses the trained weights as they are.
     class_weight : dict, "balanced" or None, default=None
         Weights per class, multiplied into ``sample_weight``.
     validation_fraction : float or None, default=0.1

@@ -3,8 +3,9 @@
 An estimator supplies three callables (the batches of an epoch, the loss of a batch, and
 an optional validation pass); this module runs the epochs: gradient clipping, a tqdm bar
 and an epoch line at ``verbose >= 1``, per-epoch records in ``history``, early stopping
-on the monitored loss through a flag, best-weights restore, and Ctrl-C handling (stop,
-keep the best weights so far, warn).
+on the monitored loss through a flag, best-weights restore, an optional moving average
+of the weights (validated and kept in their place), and Ctrl-C handling (stop, keep the
+best weights so far, warn).
 """
 
 from __future__ import annotations

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable, Iterator
 from numbers import Integral, Real
+from typing import TypeVar
 
 import numpy as np
 import torch
@@ -61,6 +62,7 @@ from bilstm_attn.word_vectors import ppmi_svd_vectors
 
 __all__ = ["BiLSTMAttentionClassifier"]
 
+T = TypeVar("T")
 
 AUTO_SUBWORD_ABOVE = 0.15
 """``tokenizer="auto"`` trains wordpiece when more than this share of the training words
@@ -552,35 +554,34 @@ or path, default="auto"
     def _each_batch(
         self,
         chunks: Iterable[tuple[np.ndarray, list[np.ndarray]]],
-        consume: Callable[[np.ndarray, ClassifierOutput, torch.Tensor], None],
-    ) -> int:
+        pick: Callable[[ClassifierOutput, torch.Tensor], T],
+    ) -> Iterator[tuple[np.ndarray, T]]:
         """Run the network over chunks of id sequences, each in length-sorted batches.
 
         ``chunks`` yields ``(index, sequences)`` as :func:`~bilstm_attn.text.encode_ahead`
-        does: the positions of the sequences among all, and the sequences.
-        ``consume(positions, output, lengths)`` receives each batch's output, in the
-        calling thread. On CPU the batches run on every core at once
-        (:func:`~bilstm_attn._base.inference_map`). Returns how many sequences there were.
+        does: the positions of the sequences among all, and the sequences. Yields, batch
+        by batch in the order of the chunks, the positions of the batch's sequences and
+        ``pick(output, lengths)``. On CPU the batches run on every core at once
+        (:func:`~bilstm_attn._base.inference_map`), and ``pick`` runs in the worker that
+        ran the batch: a tensor operation in the waiting thread, while the workers hold
+        every core, waits for a time slice for its own intra-op threads (a softmax over
+        a batch's logits took 4 ms there, as long as the network on a small batch).
         """
         pad = pad_id(self.tokenizer_)
-        seen = 0
 
         def batches() -> Iterator[tuple[np.ndarray, list[np.ndarray]]]:
-            nonlocal seen
             for index, sequences in chunks:
                 lengths = np.fromiter(map(len, sequences), np.int64, len(sequences))
                 for batch in sorted_batches(lengths, self._inference_tokens()):
                     yield index[batch], [sequences[i] for i in batch]
-                seen += len(sequences)
 
-        def run(item: tuple[np.ndarray, list[np.ndarray]]):
+        def run(item: tuple[np.ndarray, list[np.ndarray]]) -> tuple[np.ndarray, T]:
             positions, sequences = item
             ids, lens = pad_batch(sequences, pad)  # (B, S), (B,)
-            return positions, self.module_(ids.to(self.device_), lens.to(self.device_)), lens
+            output = self.module_(ids.to(self.device_), lens.to(self.device_))
+            return positions, pick(output, lens)
 
-        for positions, output, lens in inference_map(run, batches(), self.device_):
-            consume(positions, output, lens)
-        return seen
+        return inference_map(run, batches(), self.device_)
 
     def _collect(
         self,
@@ -588,8 +589,8 @@ or path, default="auto"
         pick: Callable[[ClassifierOutput], torch.Tensor],
     ) -> np.ndarray:
         """One row per sequence of ``pick(output)``, in the order of the sequences."""
-        rows: list[tuple[np.ndarray, np.ndarray]] = []
-        n = self._each_batch(chunks, lambda b, out, _: rows.append((b, pick(out).cpu().numpy())))
+        rows = list(self._each_batch(chunks, lambda out, _: pick(out).cpu().numpy()))
+        n = sum(len(batch) for batch, _ in rows)
         result = np.empty((n, rows[0][1].shape[1]), dtype=np.float64)
         for batch, values in rows:
             result[batch] = values
@@ -662,12 +663,12 @@ or path, default="auto"
         list of ndarray of shape (attention_heads, n_pieces)
             One per text; each head's row sums to 1 (all zeros for a text without pieces).
         """
-        found: dict[int, np.ndarray] = {}
 
-        def keep(batch: np.ndarray, out: ClassifierOutput, lengths: torch.Tensor) -> None:
+        def pick(out: ClassifierOutput, lengths: torch.Tensor) -> list[np.ndarray]:
             weights = out.weights.cpu().numpy()  # (B, heads, S)
-            for row, index in enumerate(batch):
-                found[int(index)] = weights[row, :, : lengths[row]]
+            return [weights[row, :, :length] for row, length in enumerate(lengths.tolist())]
 
-        n = self._each_batch(self._chunks(X), keep)
-        return [found[i] for i in range(n)]
+        found: dict[int, np.ndarray] = {}
+        for batch, weights in self._each_batch(self._chunks(X), pick):
+            found.update(zip(batch.tolist(), weights))
+        return [found[i] for i in range(len(found))]

@@ -1,3 +1,4 @@
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -390,6 +391,27 @@ def test_prediction_on_two_cores_equals_one(fitted, reviews, torch_threads):
     np.testing.assert_allclose(two[1], one[1], atol=1e-5)
     for a, b in zip(two[2], one[2], strict=True):
         np.testing.assert_allclose(a, b, atol=1e-6)
+
+
+def test_on_two_cores_the_outputs_are_read_in_the_worker_threads(
+    fitted, reviews, torch_threads, monkeypatch
+):
+    """No tensor operation runs in the waiting thread while the workers hold the cores:
+    there it waits for a time slice for its own intra-op threads (4 ms a batch)."""
+    texts = list(reviews[1]["text"]) * 3
+    waiting = threading.get_ident()
+    calls: list[str] = []
+    softmax = torch.Tensor.softmax
+
+    def watched(self, *args, **kwargs):
+        calls.append("waiting" if threading.get_ident() == waiting else "worker")
+        return softmax(self, *args, **kwargs)
+
+    monkeypatch.setattr(torch.Tensor, "softmax", watched)
+    with torch_threads(2):
+        fitted.predict_proba(texts)
+    assert len(calls) > 1
+    assert set(calls) == {"worker"}
 
 
 def test_validation_on_two_cores_equals_one(tiny_params, reviews, torch_threads):

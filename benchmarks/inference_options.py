@@ -8,7 +8,7 @@ strings, so tokenization is included. Every option's predictions are compared wi
 default's (largest difference in probability), so a faster option that changes the
 answers shows it.
 
-- ``default``: length-sorted batches of at most ``batch_size * 256`` padded pieces,
+- ``default``: length-sorted batches of at most ``batch_size * 192`` padded pieces,
   ``torch.inference_mode``, the batches spread over one-thread workers, one per torch
   thread (``inference_map``);
 - ``batches one after another``: each batch with all torch threads, in the caller's
@@ -102,7 +102,7 @@ def variants(clf: BiLSTMAttentionClassifier):
             lambda: _patched_module("bilstm_attn.classifier", "inference_map", one_after_another),
             clf,
         ),
-        *[(f"tokens per batch {n:,}", budget(n), clf) for n in (4096, 8192, 32768, 65536)],
+        *[(f"tokens per batch {n:,}", budget(n), clf) for n in (4096, 8192, 16384, 32768)],
         (
             "encoding all first",
             lambda: _patched_module("bilstm_attn.classifier", "encode_ahead", encode_all_first),

@@ -536,13 +536,14 @@ or path, default="auto"
 
     # -------------------------------------------------------------------- inference
     def _inference_tokens(self) -> int:
-        """Padded pieces per inference batch: ``batch_size`` texts of 256 pieces.
+        """Padded pieces per inference batch: ``batch_size`` texts of 192 pieces.
 
         Measured on 2 CPU cores (``benchmarks/RESULTS.md``): larger batches of long texts
-        are slower (their tensors are too large for the allocator to reuse), smaller
-        ones pay more per-batch overhead.
+        are slower (their tensors are too large for the allocator to reuse, and each
+        batch's memory comes back page by page from the system), smaller ones pay more
+        per-batch overhead.
         """
-        return self.batch_size * 256
+        return self.batch_size * 192
 
     def _chunks(self, X) -> Iterator[tuple[np.ndarray, list[np.ndarray]]]:
         """Validate X and encode it with the fitted tokenizer (cut to ``max_length``),

@@ -138,6 +138,47 @@ def test_ids_and_offsets_are_cut_alike(truncation):
     assert offsets == [full_offsets[i] for i in kept]
 
 
+def _ascii_texts(seed: int, n: int) -> list[str]:
+    rng = np.random.default_rng(seed)
+    codes = rng.integers(0, 128, size=(n, 40))
+    texts = ["".join(map(chr, row[: rng.integers(0, 41)])) for row in codes]
+    return texts + ["The FILM, truly_great!! 42", "[PAD] in [pad] and [Unk]s", "a\x1c\x1fb\x0bc\x00d"]
+
+
+@pytest.mark.parametrize("lowercase", [True, False])
+@pytest.mark.parametrize("kind", TOKENIZER_KINDS)
+def test_ascii_texts_skip_the_normalizer_and_encode_alike(kind, lowercase):
+    from bilstm_attn.text import _ascii_twin
+
+    tok = build_tokenizer(kind, CORPUS + _ascii_texts(0, 200), min_frequency=1, lowercase=lowercase)
+    assert _ascii_twin(tok) is not None  # the shortcut is taken
+    texts = _ascii_texts(1, 300) + CORPUS[:7]  # with non-ASCII texts between them
+    expected = tok.encode_batch(texts, add_special_tokens=False)
+    assert [ids.tolist() for ids in encode(tok, texts, None)] == [e.ids for e in expected]
+    with_offsets = encode_with_offsets(tok, texts, None)
+    assert [offsets for _, offsets in with_offsets] == [e.offsets for e in expected]
+
+
+def test_a_text_with_an_added_token_goes_through_the_tokenizer():
+    tok = build_tokenizer("word", CORPUS + ["pad unk"], min_frequency=1)
+    (ids,) = encode(tok, ["x [PAD] pad [UNK]"], None)
+    assert ids.tolist() == tok.encode("x [PAD] pad [UNK]", add_special_tokens=False).ids
+    assert ids.tolist()[1] == pad_id(tok)  # split off as the special token, not "[", "pad"
+
+
+def test_no_shortcut_where_the_normalizer_changes_ascii_text():
+    from tokenizers import normalizers
+
+    from bilstm_attn.text import _ascii_twin
+
+    tok = build_tokenizer("word", CORPUS, min_frequency=1)
+    tok.normalizer = normalizers.Sequence([normalizers.NFKC(), normalizers.Replace("a", "b")])
+    assert _ascii_twin(tok) is None
+    assert encode(tok, ["a banana"], None)[0].tolist() == tok.encode("a banana").ids
+    tok.normalizer = None
+    assert _ascii_twin(tok) is None
+
+
 def test_encode_ahead_gives_encode_in_doubling_chunks_shortest_first():
     tok = build_tokenizer("word", CORPUS, min_frequency=1)
     texts = [f"{text} {i}" for i, text in enumerate(CORPUS * 3)]  # 210 texts

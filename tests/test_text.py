@@ -142,7 +142,8 @@ def _ascii_texts(seed: int, n: int) -> list[str]:
     rng = np.random.default_rng(seed)
     codes = rng.integers(0, 128, size=(n, 40))
     texts = ["".join(map(chr, row[: rng.integers(0, 41)])) for row in codes]
-    return texts + ["The FILM, truly_great!! 42", "[PAD] in [pad] and [Unk]s", "a\x1c\x1fb\x0bc\x00d"]
+    odd = ["The FILM, truly_great!! 42", "[PAD] in [pad] and [Unk]s", "a\x1c\x1fb\x0bc\x00d"]
+    return texts + odd
 
 
 @pytest.mark.parametrize("lowercase", [True, False])

@@ -124,6 +124,18 @@ def tanh_linear(x: Tensor, weight: Tensor, bias: Tensor) -> Tensor:
     return torch.addmm(bias, flat, weight.t()).tanh_().view(*x.shape[:-1], -1)  # (*, Dout)
 
 
+def _by_rows(fn, x: Tensor) -> Tensor:
+    """``fn``, which acts on the last axis alone, applied to ``x`` (B, S, D).
+
+    A linear layer on a (B, S, D) view of time-major memory (the encoder's states)
+    would first copy it batch-major; applied to the (S, B, D) tensor under the view it
+    reads the memory in place and gives the same rows.
+    """
+    if x.dim() == 3 and not x.is_contiguous() and x.transpose(0, 1).is_contiguous():
+        return fn(x.transpose(0, 1)).transpose(0, 1)  # time-major memory: no copy
+    return fn(x)
+
+
 class Scorer(nn.Module):
     """Base class of the score functions ``score(q, k)``.
 
@@ -247,8 +259,8 @@ class AdditiveScorer(Scorer):
             return super().score_shared(query, keys)
         # One query: W2 q + b is a constant, the bias of the key projection.
         bias = self.query_proj(query)[0]  # (A,)
-        hidden = tanh_linear(keys, self.key_proj.weight, bias)  # (B, S, A)
-        return self.energy(hidden).transpose(1, 2)  # (B, 1, S)
+        hidden = _by_rows(lambda k: tanh_linear(k, self.key_proj.weight, bias), keys)
+        return _by_rows(self.energy, hidden).transpose(1, 2)  # (B, 1, S)
 
 
 class Attention(nn.Module):

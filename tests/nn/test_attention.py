@@ -151,6 +151,22 @@ def test_shared_queries_score_as_the_same_query_in_every_row(name, n_queries, gr
     torch.testing.assert_close(scorer.score_shared(query, keys)[0, 0, 2], expected)
 
 
+@pytest.mark.parametrize("name", ["dot", "scaled_dot", "general", "additive"])
+@pytest.mark.parametrize("grad", [True, False])
+def test_keys_in_time_major_memory_attend_alike(name, grad, inputs):
+    """The encoder's states are (B, S, D) views of (S, B, D) memory."""
+    _, keys, _, mask = inputs
+    time_major = keys.transpose(0, 1).contiguous().transpose(0, 1)  # (B, S, D)
+    assert torch.equal(time_major, keys) and not time_major.is_contiguous()
+    attention = Attention(make_scorer(name))
+    for query in (torch.randn(1, D), torch.randn(2, D), torch.randn(B, Q, D)):
+        with torch.set_grad_enabled(grad):
+            expected = attention(query, keys, mask=mask)
+            out = attention(query, time_major, mask=mask)
+        torch.testing.assert_close(out.weights, expected.weights)
+        torch.testing.assert_close(out.context, expected.context)
+
+
 @pytest.mark.parametrize("fused", [True, False])
 def test_tanh_linear(fused, monkeypatch):
     if not fused:

@@ -1,6 +1,6 @@
 """Faithfulness of attention, integrated gradients and occlusion against a random baseline.
 
-    python benchmarks/faithfulness.py [--n-docs 200]
+    python benchmarks/faithfulness.py [--n-docs 200] [--params '{"attention": "additive"}']
 
 Trains three classifiers (the bundled review corpus; SST-2 with defaults on its full train
 split; IMDB with defaults on a 5,000-review sample of train), explains held-out texts with
@@ -8,11 +8,13 @@ every method, and prints the summary of ``bilstm_attn.faithfulness.faithfulness`
 comprehensiveness (higher is more faithful), AOPC sufficiency (lower is better), and the
 agreement between methods (Kendall tau, top-5 overlap). On the bundled corpus it also
 reports how often each method's top word is a word that truly decides the label.
+``--params`` (JSON) is passed to all three classifiers.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import time
 from pathlib import Path
 
@@ -32,16 +34,16 @@ def read(name: str, split: str) -> pd.DataFrame:
     return load_dataset(name, split, DATA, download_if_missing=False)
 
 
-def corpora(n_docs: int):
+def corpora(n_docs: int, params: dict):
     train, test = make_reviews(4000, random_state=0), make_reviews(1000, random_state=1)
     bundled = BiLSTMAttentionClassifier(
-        embedding_dim=64, hidden_size=64, max_epochs=8, random_state=0
+        **{"embedding_dim": 64, "hidden_size": 64, "max_epochs": 8, "random_state": 0, **params}
     )
     yield "bundled reviews", bundled, train["text"], train["label"], test.iloc[:n_docs]
     sst = read("sst2", "train")
     yield (
         "SST-2",
-        BiLSTMAttentionClassifier(random_state=0),
+        BiLSTMAttentionClassifier(**{"random_state": 0, **params}),
         sst["text"],
         sst["label"],
         read("sst2", "dev").sample(n_docs, random_state=0),
@@ -49,7 +51,7 @@ def corpora(n_docs: int):
     imdb = read("imdb", "train").sample(5000, random_state=0)
     yield (
         "IMDB (5k train sample)",
-        BiLSTMAttentionClassifier(random_state=0),
+        BiLSTMAttentionClassifier(**{"random_state": 0, **params}),
         imdb["text"],
         imdb["label"],
         read("imdb", "test").sample(n_docs // 2, random_state=0),
@@ -59,9 +61,11 @@ def corpora(n_docs: int):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n-docs", type=int, default=200)
+    parser.add_argument("--params", type=json.loads, default={}, help="estimator parameters")
     args = parser.parse_args()
     pd.set_option("display.width", 200)
-    for name, clf, X, y, held_out in corpora(args.n_docs):
+    print(f"parameters: {args.params or 'defaults'}")
+    for name, clf, X, y, held_out in corpora(args.n_docs, args.params):
         started = time.perf_counter()
         clf.fit(X, y)
         fitted = time.perf_counter() - started

@@ -99,24 +99,22 @@ def test_odd_texts(fitted, method):
     assert np.all(long.weights[head:tail] == 0)  # the words cut out: not read
 
 
-@pytest.mark.parametrize(
-    ("method", "times_chance"),
-    [
-        ("occlusion", 15),
-        ("attention", 5),
-        ("integrated_gradients", 3),
-    ],
-)
-def test_top_word_is_a_deciding_word_far_above_chance(fitted, reviews, method, times_chance):
+@pytest.mark.parametrize("method", ["attention", "integrated_gradients", "occlusion"])
+def test_top_word_is_a_deciding_word_far_above_chance(fitted, reviews, method):
     """On the bundled corpus the deciding words are known (about 5% of the words).
 
-    Measured on this model: occlusion 1.00, attention 0.45, integrated gradients 0.20.
+    Over the 200 test reviews this model's top word is a deciding word for 98% of them by
+    attention, 86% by integrated gradients, 72% by occlusion (chance 4.7%). Over six seeds
+    of this set-up the lowest were 61%, 47% and 64% (dot pooling scores); the bar, 12 times
+    chance (56%), is above the 52% attention and 12% integrated gradients that additive
+    scores gave on some seeds. Occlusion misses where the probability is saturated
+    (0.9999) and a review holds two deciding words: removing either leaves it there.
     """
-    rows = reviews[1].iloc[:40]
+    rows = reviews[1]
     chance = np.mean([len(r) / len(t.split()) for r, t in zip(rows["rationale"], rows["text"])])
     found = explain(fitted, rows["text"], method)
     hits = [int(np.argmax(e.weights)) in r for e, r in zip(found, rows["rationale"])]
-    assert np.mean(hits) > times_chance * chance
+    assert np.mean(hits) > 12 * chance
 
 
 def test_bad_arguments(fitted):

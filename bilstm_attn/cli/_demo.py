@@ -34,7 +34,7 @@ def _demo(args: argparse.Namespace) -> int:
         random_state=args.seed,
         verbose=0 if args.quiet else 1,
     )
-    print("Training BiLSTMAttentionClassifier (embedding 64, hidden 64, additive attention)...")
+    print("Training BiLSTMAttentionClassifier (embedding 64, hidden 64, dot-score attention)...")
     started = time.perf_counter()
     clf.fit(train["text"], train["label"])
     seconds = time.perf_counter() - started

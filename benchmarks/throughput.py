@@ -1,7 +1,7 @@
 """How close training and prediction come to the machine's limit: raw nn.LSTM, same shapes.
 
     python benchmarks/throughput.py [--corpus imdb] [--n-docs 4000] [--threads 2]
-                                    [--repeats 3] [--params '{"attention": "dot"}']
+                                    [--repeats 3] [--params '{"attention": "additive"}']
 
 Side by side in one run, on the same texts, alternating so that a slow spell of the
 machine hits both sides (each figure is the median of ``--repeats`` runs):

@@ -176,7 +176,7 @@ or path, default="auto"
         ``average_decay`` (step 8,990 at 0.999) the average rests on about the last
         fifth of the steps taken, later on about the last ``1 / (1 - average_decay)``.
         Training itself is unchanged. With ``vocab_size=60000`` it raised 20 Newsgroups'
-        test accuracy from 84.82% and 84.93% to 85.37% and 85.81% (two seeds;
+        test accuracy from 84.82% and 84.93% to 85.37% and 85.81% (two seeds, additive scores;
         ``benchmarks/RESULTS.md``). None uses the trained weights as they are.
     class_weight : dict, "balanced" or None, default=None
         Weights per class, multiplied into ``sample_weight``.

@@ -19,6 +19,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 __all__ = [
+    "Directions",
     "EncoderOutput",
     "RNNEncoder",
     "lengths_to_mask",
@@ -49,6 +50,51 @@ class EncoderOutput(NamedTuple):
     states: Tensor
     mask: Tensor
     final: Tensor
+
+
+class Directions(NamedTuple):
+    """What :meth:`RNNEncoder.directions` returns: the top layer's states, one tensor
+    per direction, each in the order its RNN wrote it.
+
+    Attributes
+    ----------
+    forward : Tensor of shape (S, B, H)
+        The forward direction's states, time-major. On padding, finite values that
+        belong to no token.
+    backward : Tensor of shape (S, B, H)
+        The backward direction's states, time-major, each sequence reversed within its
+        length: ``backward[s, b]`` is the state at position ``lengths[b] - 1 - s`` for
+        ``s < lengths[b]``; the rows of padding are finite values that belong to no
+        token. ``flip`` puts them in order.
+    flip : long Tensor of shape (S * B,)
+        :func:`reversal_index` of the lengths, time-major: row ``i`` of the flattened
+        ``backward`` in the tokens' order is row ``flip[i]``; its own inverse.
+    mask : bool Tensor of shape (B, S)
+        True on real tokens.
+    final : Tensor of shape (L, B, 2H)
+        As in :class:`EncoderOutput`.
+    """
+
+    forward: Tensor
+    backward: Tensor
+    flip: Tensor
+    mask: Tensor
+    final: Tensor
+
+    def join(self) -> Tensor:
+        """The states (B, S, 2H) of :class:`EncoderOutput`: both directions in the
+        tokens' order, concatenated, 0 on padding; a view of time-major memory."""
+        width, batch, size = self.backward.shape
+        backward = permute_rows(self.backward.reshape(width * batch, size), self.flip)
+        joined = torch.cat([self.forward, backward.view(width, batch, size)], dim=-1)
+        if joined.requires_grad:
+            # In place and not through a view: zeroing by index through a view made
+            # autograd copy the whole batch back (CopySlices), 5% of a training epoch.
+            joined.mul_(self.mask.t()[:, :, None])  # 0 on padding (the states are finite)
+        else:  # writes the padding rows only, 2x faster than the multiplication
+            padding = (~self.mask).t().reshape(-1).nonzero().squeeze(1)  # flat (S * B)
+            joined.view(width * batch, -1).index_fill_(0, padding, 0.0)  # 0 on padding
+        return joined.transpose(0, 1)  # (B, S, 2H), time-major in memory
 
 
 def lengths_to_mask(lengths: Tensor, max_length: int) -> Tensor:
@@ -268,6 +314,25 @@ class RNNEncoder(nn.Module):
         -------
         EncoderOutput
         """
+        directions = self.directions(ids, lengths)
+        return EncoderOutput(directions.join(), directions.mask, directions.final)
+
+    def directions(self, ids: Tensor, lengths: Tensor) -> Directions:
+        """Encode a padded batch, the top layer's two directions left apart.
+
+        What :meth:`forward` gives before its last step, the join of the directions
+        (:meth:`Directions.join`): for a consumer that can read each direction in its
+        own order, such as attention pooling with a score linear in the states.
+
+        Parameters
+        ----------
+        ids : long Tensor of shape (B, S)
+        lengths : long Tensor of shape (B,)
+
+        Returns
+        -------
+        Directions
+        """
         batch, width = ids.shape
         mask = lengths_to_mask(lengths, width)  # (B, S)
         flip = reversal_index(lengths, width, time_major=True)  # (S * B,)
@@ -281,19 +346,11 @@ class RNNEncoder(nn.Module):
             flat = x.reshape(width * batch, -1)  # (S * B, D), a view unless x came batch-major
             out_fwd, _ = fwd(flat.view(width, batch, -1))  # (S, B, H)
             out_bwd, _ = bwd(permute_rows(flat, flip).view(width, batch, -1))  # reversed rows
-            out_bwd = permute_rows(out_bwd.reshape(width * batch, -1), flip)  # original order
-            out_bwd = out_bwd.view(width, batch, -1)  # (S, B, H)
-            final = torch.cat([out_fwd[last, rows], out_bwd[0]], dim=-1)  # (B, 2H)
+            # The backward state after each sequence's first token is its last step.
+            final = torch.cat([out_fwd[last, rows], out_bwd[last, rows]], dim=-1)  # (B, 2H)
             finals.append(final * has_tokens.to(final.dtype))
             if depth + 1 < len(self.forward_rnns):  # the next layer's input, time-major
-                x = torch.cat([out_fwd, out_bwd], dim=-1).transpose(0, 1)  # (B, S, 2H)
-        joined = torch.cat([out_fwd, out_bwd], dim=-1)  # (S, B, 2H)
-        if joined.requires_grad:
-            # In place and not through a view: zeroing by index through a view made
-            # autograd copy the whole batch back (CopySlices), 5% of a training epoch.
-            joined.mul_(mask.t()[:, :, None])  # 0 on padding (the states are finite)
-        else:  # writes the padding rows only, 2x faster than the multiplication
-            padding = (~mask).t().reshape(-1).nonzero().squeeze(1)  # flat (S * B) positions
-            joined.view(width * batch, -1).index_fill_(0, padding, 0.0)  # 0 on padding
-        states = joined.transpose(0, 1)  # (B, S, 2H), time-major in memory
-        return EncoderOutput(states, mask, torch.stack(finals))  # final: (L, B, 2H)
+                out_bwd = permute_rows(out_bwd.reshape(width * batch, -1), flip)  # in order
+                x = torch.cat([out_fwd, out_bwd.view(width, batch, -1)], dim=-1)  # (S, B, 2H)
+                x = x.transpose(0, 1)  # (B, S, 2H)
+        return Directions(out_fwd, out_bwd, flip, mask, torch.stack(finals))

@@ -74,8 +74,13 @@ class ClassifierNet(nn.Module):
         -------
         ClassifierOutput
         """
-        encoded = self.encoder(ids, lengths)
-        pooled, weights = self.pooling(encoded.states, encoded.mask)  # (B, h*2H), (B, h, S)
+        directions = self.encoder.directions(ids, lengths)
+        out = self.pooling.pool_halves(
+            directions.forward, directions.backward, directions.flip, directions.mask
+        )  # each direction read where the encoder wrote it, if the score allows
+        if out is None:  # a score not linear in the states (additive)
+            out = self.pooling(directions.join(), directions.mask)
+        pooled, weights = out  # (B, heads * 2H), (B, heads, S)
         logits = self.head(self.dropout(pooled))  # (B, C)
         return ClassifierOutput(logits, weights, pooled)
 

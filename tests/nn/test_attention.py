@@ -14,6 +14,7 @@ from bilstm_attn.nn.attention import (
     masked_softmax,
     tanh_linear,
 )
+from bilstm_attn.nn.encoder import Directions, lengths_to_mask, reversal_index
 
 B, Q, S, D = 3, 4, 6, 5
 
@@ -165,6 +166,64 @@ def test_keys_in_time_major_memory_attend_alike(name, grad, inputs):
             out = attention(query, time_major, mask=mask)
         torch.testing.assert_close(out.weights, expected.weights)
         torch.testing.assert_close(out.context, expected.context)
+
+
+@pytest.mark.parametrize("name", ["dot", "scaled_dot", "general"])
+def test_linear_weights_give_the_score(name, inputs):
+    query, keys, _, _ = inputs
+    scorer = make_scorer(name)
+    weights = scorer.linear_weights(query[0])  # (Q, D)
+    expected = direct_score(name, scorer, query[0, 1], keys[2, 4])
+    torch.testing.assert_close(weights[1] @ keys[2, 4], expected)
+
+
+def test_additive_scores_have_no_linear_weights(inputs):
+    assert make_scorer("additive").linear_weights(inputs[0][0]) is None
+
+
+def two_directions(lengths, size, grad):
+    """A bidirectional encoder's top layer as it writes it, with garbage on padding."""
+    torch.manual_seed(2)
+    width, batch = int(lengths.max()), len(lengths)
+    forward = torch.randn(width, batch, size, requires_grad=grad)
+    backward = torch.randn(width, batch, size, requires_grad=grad)  # reversed within length
+    flip = reversal_index(lengths, width, time_major=True)
+    return Directions(forward, backward, flip, lengths_to_mask(lengths, width), None)
+
+
+@pytest.mark.parametrize("name", ["dot", "scaled_dot", "general", "additive"])
+@pytest.mark.parametrize("heads", [1, 3])
+@pytest.mark.parametrize("grad", [True, False])
+def test_pooling_two_halves_is_pooling_their_join(name, heads, grad):
+    """Scored half by half in each direction's order, or on the joined states: the same
+    weights, context and gradients, and the padding rows' values count for nothing."""
+    lengths = torch.tensor([5, 0, 2, 6, 1])
+    directions = two_directions(lengths, 3, grad)
+    torch.manual_seed(0)
+    scorer = {"general": GeneralScorer(6, 6), "additive": AdditiveScorer(6, 6, 4)}.get(name)
+    scorer = scorer or make_scorer(name)
+    pooling = AttentionPooling(Attention(scorer), query_size=6, heads=heads)
+    with torch.set_grad_enabled(grad):
+        joined = directions.join()  # (B, S, 6)
+        expected = pooling(joined, directions.mask)
+        out = pooling.pool_halves(
+            directions.forward, directions.backward, directions.flip, directions.mask
+        )
+        if name == "additive":  # not linear in the states: the caller joins them
+            assert out is None
+            return
+    torch.testing.assert_close(out.weights, expected.weights)
+    torch.testing.assert_close(out.context, expected.context)
+    assert out.context.shape == (5, heads * 6)
+    if grad:
+        upstream = torch.randn(5, heads * 6)
+        params = [directions.forward, directions.backward, pooling.query, *scorer.parameters()]
+        got = torch.autograd.grad((out.context * upstream).sum(), params)
+        want = torch.autograd.grad((expected.context * upstream).sum(), params)
+        for a, b in zip(got, want):
+            torch.testing.assert_close(a, b)
+        padding = ~directions.mask.t()  # (S, B); the flip leaves padding rows in place
+        assert got[0][padding].abs().sum() == 0 and got[1][padding].abs().sum() == 0
 
 
 @pytest.mark.parametrize("fused", [True, False])

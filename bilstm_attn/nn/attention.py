@@ -416,7 +416,7 @@ class AttentionPooling(nn.Module):
         by side, so each half is read where it was written: only the scores and weights,
         one number per token and head, are reordered, not the states, and no joined
         copy of the states is made (the classifier's network over prediction batches
-        ran 3% faster on CPU, a training step 5%; ``benchmarks/RESULTS.md``).
+        ran 3% faster on CPU, a training step 6%; ``benchmarks/RESULTS.md``).
 
         Parameters
         ----------

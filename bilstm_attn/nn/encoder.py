@@ -240,7 +240,9 @@ class RNNEncoder(nn.Module):
     kernels read, so the forward RNN takes it without a copy, and the states stay
     time-major in memory (joining the directions batch-major cost 2% of prediction and
     4% of training). Two one-way RNNs run 20-35% faster than
-    ``nn.LSTM(bidirectional=True)`` on CPU (``benchmarks/RESULTS.md``).
+    ``nn.LSTM(bidirectional=True)`` on CPU (``benchmarks/RESULTS.md``). :meth:`directions`
+    stops before the top layer's join, for a consumer that reads each direction in its
+    own order (the classifier's pooling, :meth:`AttentionPooling.pool_halves`).
 
     Parameters
     ----------

@@ -35,7 +35,9 @@ class ClassifierNet(nn.Module):
 
     ``h = BiRNN(E[x])``, ``a = softmax(score(u, h))``, ``z = sum_s a_s h_s``,
     ``logits = W z + b`` (Yang et al., 2016, eq. 8-10, with the learned query ``u``;
-    several queries as in Lin et al., 2017).
+    several queries as in Lin et al., 2017). With a score linear in the states the
+    pooling reads the encoder's two directions where they were written, without joining
+    them (:meth:`~bilstm_attn.nn.AttentionPooling.pool_halves`); the result is the same.
 
     Parameters
     ----------

@@ -441,16 +441,16 @@ class AttentionPooling(nn.Module):
             None when the score is not linear in the state (additive): join the halves
             and call :meth:`forward`.
         """
-        weights = self.attention.scorer.linear_weights(self.query)  # (heads, D1 + D2)
-        if weights is None:
+        linear = self.attention.scorer.linear_weights(self.query)  # (heads, D1 + D2)
+        if linear is None:
             return None
         width, batch, size = first.shape  # S, B, D1
         heads = self.heads
-        second_scores = second.reshape(width * batch, -1).mm(weights[:, size:].t())
+        second_scores = second.reshape(width * batch, -1).mm(linear[:, size:].t())
         scores = torch.addmm(  # (S * B, heads), in the tokens' order
             second_scores.index_select(0, order),
             first.reshape(width * batch, size),
-            weights[:, :size].t(),
+            linear[:, :size].t(),
         )
         scores = scores.view(width, batch, heads).permute(1, 2, 0)  # (B, heads, S)
         attention = masked_softmax(scores, mask)  # (B, heads, S), 0 on padding

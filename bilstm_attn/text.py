@@ -35,6 +35,8 @@ from tokenizers import (
     trainers,
 )
 
+from bilstm_attn.subword import count_words, learn_bpe
+
 __all__ = [
     "BOS_TOKEN",
     "EOS_TOKEN",
@@ -72,21 +74,41 @@ _PAD_CANDIDATES = (PAD_TOKEN, "<pad>", "<PAD>", "[pad]")
 _WORD = re.compile(r"\S+")
 
 
-def _new_tokenizer(kind: str) -> tuple[Tokenizer, trainers.Trainer]:
-    """An untrained tokenizer of one kind and its trainer class (not yet configured)."""
+def _new_tokenizer(kind: str) -> Tokenizer:
+    """An untrained tokenizer of one kind (its model is replaced once trained)."""
     if kind in ("word", "char"):
-        return Tokenizer(models.WordLevel(unk_token=UNK_TOKEN)), trainers.WordLevelTrainer
-    if kind == "bpe":
-        tok = Tokenizer(models.BPE(unk_token=UNK_TOKEN, continuing_subword_prefix="##"))
-        tok.decoder = decoders.WordPiece(prefix="##")
-        return tok, trainers.BpeTrainer
-    if kind == "wordpiece":
+        return Tokenizer(models.WordLevel(unk_token=UNK_TOKEN))
+    if kind in ("bpe", "wordpiece"):
         tok = Tokenizer(models.WordPiece(unk_token=UNK_TOKEN))
         tok.decoder = decoders.WordPiece(prefix="##")
-        return tok, trainers.WordPieceTrainer
+        return tok
     if kind == "unigram":
-        return Tokenizer(models.Unigram()), trainers.UnigramTrainer
+        return Tokenizer(models.Unigram())
     raise ValueError(f"unknown tokenizer kind {kind!r}")
+
+
+def _train_subword(tokenizer: Tokenizer, kind: str, texts: Sequence[str], options: dict) -> None:
+    """Give ``tokenizer`` a BPE or WordPiece model learnt by :mod:`bilstm_attn.subword`.
+
+    HF's own trainers for these two kinds are not deterministic (see that module); the
+    vocabulary and merges learnt there are, and load into the same HF models.
+    """
+    learnt = learn_bpe(
+        count_words(tokenizer, texts),
+        vocab_size=options["vocab_size"],
+        min_frequency=options["min_frequency"],
+        special_tokens=options["special_tokens"],
+        continuing_subword_prefix="##",
+    )
+    if kind == "bpe":
+        tokenizer.model = models.BPE(
+            learnt.vocab, learnt.merges, unk_token=UNK_TOKEN, continuing_subword_prefix="##"
+        )
+    else:
+        tokenizer.model = models.WordPiece(
+            learnt.vocab, unk_token=UNK_TOKEN, continuing_subword_prefix="##"
+        )
+    tokenizer.add_special_tokens(options["special_tokens"])
 
 
 def build_tokenizer(
@@ -123,7 +145,7 @@ def build_tokenizer(
     tokenizers.Tokenizer
         ``[PAD]`` has id 0 and ``[UNK]`` id 1.
     """
-    tokenizer, trainer_cls = _new_tokenizer(kind)
+    tokenizer = _new_tokenizer(kind)
     steps = [normalizers.NFKC()] + ([normalizers.Lowercase()] if lowercase else [])
     tokenizer.normalizer = normalizers.Sequence(steps)
     specials = [PAD_TOKEN, UNK_TOKEN] + ([BOS_TOKEN, EOS_TOKEN] if generation else [])
@@ -136,14 +158,65 @@ def build_tokenizer(
     else:
         tokenizer.pre_tokenizer = pre_tokenizers.Whitespace()
     options = {"vocab_size": vocab_size, "special_tokens": specials, "show_progress": False}
-    if kind == "unigram":
-        options["unk_token"] = UNK_TOKEN
-    else:
-        options["min_frequency"] = min_frequency
     if kind in ("bpe", "wordpiece"):
-        options["continuing_subword_prefix"] = "##"
-    tokenizer.train_from_iterator(texts, trainer=trainer_cls(**options), length=len(texts))
+        _train_subword(tokenizer, kind, texts, {**options, "min_frequency": min_frequency})
+        return tokenizer
+    if kind == "unigram":
+        trainer = trainers.UnigramTrainer(**options, unk_token=UNK_TOKEN)
+    else:
+        trainer = trainers.WordLevelTrainer(**options, min_frequency=min_frequency)
+    tokenizer.train_from_iterator(texts, trainer=trainer, length=len(texts))
+    if kind == "unigram":
+        tokenizer.model = _canonical_unigram(tokenizer, len(specials))
     return tokenizer
+
+
+# Decimals a trained unigram score keeps (a log-probability, about -2 to -20).
+_UNIGRAM_DECIMALS = 6
+# HF's UnigramTrainer gives each character that its EM dropped the lowest score of the
+# model plus this much times its place in a hash-set iteration.
+_UNIGRAM_CHAR_PENALTY = 0.0001
+
+
+def _readded_chars(pieces: list[tuple[str, float]]) -> set[str]:
+    """The single characters whose scores HF's trainer set to ``min + k * penalty``.
+
+    ``min`` is the lowest score of the trained model (no piece scores less), ``k`` the
+    character's place in an order that changes from one process to the next; the scores
+    are recomputed here with the same floating-point sums, so only those characters
+    match them exactly.
+    """
+    chars = {piece: score for piece, score in pieces if len(piece) == 1}
+    if not chars:
+        return set()
+    lowest = min(score for _, score in pieces)
+    ladder, penalty = set(), 0.0
+    for _ in range(len(chars)):
+        ladder.add(lowest + penalty)
+        penalty += _UNIGRAM_CHAR_PENALTY
+    return {piece for piece, score in chars.items() if score in ladder}
+
+
+def _canonical_unigram(tokenizer: Tokenizer, n_specials: int) -> models.Unigram:
+    """The trained unigram model with its scores made canonical and its pieces in a fixed order.
+
+    HF's ``UnigramTrainer`` iterates hash maps whose order changes from one process to
+    the next: its sums of expectations differ in their last bits, the characters it
+    adds back at the end get scores ``min + k * 0.0001`` in that order, and pieces of
+    equal score get their ids in that order. Here those characters all get ``min``, every
+    score is rounded to ``_UNIGRAM_DECIMALS`` decimals, and the pieces are ordered by
+    score, then by the piece itself: the same ids and segmentations in every process.
+    The special tokens keep the first ids.
+    """
+    state = json.loads(tokenizer.to_str())["model"]
+    specials = [(piece, score) for piece, score in state["vocab"][:n_specials]]
+    learnt = [(piece, score) for piece, score in state["vocab"][n_specials:]]
+    if learnt:
+        readded, lowest = _readded_chars(learnt), min(score for _, score in learnt)
+        learnt = [(piece, lowest if piece in readded else score) for piece, score in learnt]
+    learnt = [(piece, round(score, _UNIGRAM_DECIMALS)) for piece, score in learnt]
+    learnt.sort(key=lambda item: (-item[1], item[0]))
+    return models.Unigram(specials + learnt, unk_id=state["unk_id"], byte_fallback=False)
 
 
 def detokenize(tokenizer: Tokenizer, ids: Sequence[int]) -> str:

@@ -1,13 +1,13 @@
-"""What every torch-backed estimator of the library shares.
+"""Small pieces every torch-backed estimator of the library shares.
 
-Device choice, seeding, the tokenizer parameter, CPU pickling: written once here and used
-by the classifier and the translator alike.
+The parameters both take, device choice, seeding, the validation split, the attention
+score by name and inference spread over the cores; the fit lifecycle that uses them is
+in :mod:`bilstm_attn._estimator`.
 """
 
 from __future__ import annotations
 
 import contextlib
-import copy
 import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -23,7 +23,6 @@ from tokenizers import Tokenizer
 from torch import nn
 
 from bilstm_attn.nn import AdditiveScorer, DotScorer, GeneralScorer, ScaledDotScorer, Scorer
-from bilstm_attn.text import GENERATION_KINDS, TOKENIZER_KINDS, build_tokenizer, load_tokenizer
 
 __all__ = [
     "ATTENTION_CHOICES",
@@ -31,7 +30,6 @@ __all__ = [
     "RNN_CLASSES",
     "SHARED_CONSTRAINTS",
     "Choices",
-    "TorchEstimatorMixin",
     "draw_seed",
     "inference_map",
     "make_scorer",
@@ -77,6 +75,7 @@ SHARED_CONSTRAINTS: dict = {
     "validation_fraction": [Interval(Real, 0, 1, closed="neither"), None],
     "n_iter_no_change": [_positive_int(), None],
     "warm_start": ["boolean"],
+    "checkpoint_dir": [str, os.PathLike, None],
     "random_state": ["random_state"],
     "device": [Choices({"auto", "cpu", "cuda"})],
     "verbose": ["verbose"],
@@ -194,64 +193,3 @@ def validation_split(
     except ValueError:  # a class too small to stratify
         train, valid = train_test_split(everything, test_size=n_valid, random_state=seed)
     return train, valid
-
-
-class TorchEstimatorMixin:
-    """Shared steps of the fit lifecycle and pickling for torch-backed estimators."""
-
-    def _fit_tokenizer(
-        self,
-        texts: list[str],
-        spec: object,
-        param: str = "tokenizer",
-        *,
-        generation: bool = False,
-        also: tuple[str, ...] = (),
-    ) -> Tokenizer:
-        """The tokenizer for ``fit``: trained on ``texts``, or a copy of the one given.
-
-        ``spec`` is the value of the parameter named ``param``: a kind to train, a
-        ``tokenizers.Tokenizer`` or the path of a ``tokenizer.json``. ``also`` names
-        further values the estimator accepts (resolved before this call), for the
-        error message.
-        """
-        kinds = GENERATION_KINDS if generation else TOKENIZER_KINDS
-        if isinstance(spec, str) and spec in kinds:
-            return build_tokenizer(
-                spec,
-                texts,
-                vocab_size=self.vocab_size,
-                min_frequency=self.min_frequency,
-                lowercase=self.lowercase,
-                generation=generation,
-            )
-        owner = type(self).__name__
-        if isinstance(spec, Tokenizer):
-            return load_tokenizer(spec)
-        if not os.path.isfile(spec):
-            listed = ", ".join(repr(kind) for kind in sorted({*kinds, *also}))
-            raise ValueError(
-                f"The '{param}' parameter of {owner} must be one of {listed}, "
-                f"a tokenizers.Tokenizer, or the path of a tokenizer.json file. "
-                f"Got {spec!r} instead (no such file)."
-            )
-        try:
-            return load_tokenizer(spec)
-        except Exception as error:
-            raise ValueError(
-                f"The '{param}' parameter of {owner} names the file {spec!r}, "
-                f"which is not a tokenizer.json that tokenizers can read: {error}"
-            ) from error
-
-    def _forget_fit(self) -> None:
-        """Remove every fitted attribute (after a failed fit)."""
-        for name in [key for key in vars(self) if key.endswith("_") and not key.startswith("_")]:
-            delattr(self, name)
-
-    def __getstate__(self) -> dict:
-        state = super().__getstate__()  # type: ignore[misc]
-        module = state.get("module_")
-        if module is not None and any(p.device.type != "cpu" for p in module.parameters()):
-            state["module_"] = copy.deepcopy(module).cpu()
-            state["device_"] = torch.device("cpu")
-        return state

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from numbers import Integral, Real
 from typing import TypeVar
 
@@ -15,18 +16,8 @@ from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
-from bilstm_attn._base import (
-    RNN_CLASSES,
-    SHARED_CONSTRAINTS,
-    Choices,
-    TorchEstimatorMixin,
-    draw_seed,
-    inference_map,
-    make_scorer,
-    resolve_device,
-    seeded,
-    validation_split,
-)
+from bilstm_attn._base import RNN_CLASSES, SHARED_CONSTRAINTS, Choices, make_scorer
+from bilstm_attn._estimator import TorchEstimator
 from bilstm_attn._validation import (
     check_labels,
     check_sample_weight,
@@ -47,29 +38,24 @@ from bilstm_attn.persistence import PersistenceMixin, decode_classes, encode_cla
 from bilstm_attn.text import (
     TRUNCATIONS,
     UNK_TOKEN,
-    bucket_batches,
     encode,
     encode_ahead,
     pad_batch,
     pad_id,
     read_word_vectors,
-    sorted_batches,
     truncate,
     vocab_size,
 )
-from bilstm_attn.training import adamw, run_epochs
 from bilstm_attn.word_vectors import ppmi_svd_vectors
 
-__all__ = ["BiLSTMAttentionClassifier"]
+__all__ = ["BiLSTMAttentionClassifier", "ClassifierBatch"]
 
 T = TypeVar("T")
 
 AUTO_SUBWORD_ABOVE = 0.15
 """``tokenizer="auto"`` trains wordpiece when more than this share of the training words
-fall outside the word vocabulary. Measured shares: SST-2 0.1%, IMDB 1.1%, 20 Newsgroups
-3.9%, TREC 8.5%, NSMC (Korean, whose words carry particles) 23.5%; on NSMC wordpiece
-raised test accuracy from 83.4% to 87.9%, on TREC it lowered it (``benchmarks/RESULTS.md``).
-"""
+fall outside the word vocabulary (``benchmarks/RESULTS.md`` has the shares measured on the
+benchmark corpora and what wordpiece did to their accuracy)."""
 
 
 def unknown_share(tokenizer, sequences: list[np.ndarray]) -> float:
@@ -81,19 +67,62 @@ def unknown_share(tokenizer, sequences: list[np.ndarray]) -> float:
     return sum(int(np.count_nonzero(ids == unk)) for ids in sequences) / total
 
 
-def _validation_error(record: dict[str, float]) -> float:
-    """Early-stopping criterion: validation error rate (lower is better).
+@dataclass
+class ClassifierBatch:
+    """One batch of training or validation texts, as ``get_loss`` and ``validation_step``
+    receive it (tensors on the device of the fit).
 
-    Accuracy rather than loss: on the five benchmark corpora the loss bottoms out an
-    epoch or two before accuracy does (the model grows confident on what it already gets
-    right), so stopping on loss left accuracy behind (``benchmarks/RESULTS.md``).
+    Attributes
+    ----------
+    ids : Tensor of shape (B, S), long
+        Token ids, right-padded with the tokenizer's ``[PAD]``.
+    lengths : Tensor of shape (B,), long
+        Pieces of each text.
+    targets : Tensor of shape (B,), long
+        Position of each label in ``classes_``.
+    weights : Tensor of shape (B,)
+        ``sample_weight`` times ``class_weight``, scaled to a mean of 1 over the texts
+        trained on.
     """
-    return 1.0 - record["valid_accuracy"]
+
+    ids: torch.Tensor
+    lengths: torch.Tensor
+    targets: torch.Tensor
+    weights: torch.Tensor
 
 
-class BiLSTMAttentionClassifier(
-    PersistenceMixin, TorchEstimatorMixin, ClassifierMixin, BaseEstimator
-):
+@dataclass
+class _LabelledTexts:
+    """The checked training data of one fit (see ``_check_fit_data``)."""
+
+    texts: list[str]
+    classes: np.ndarray
+    targets: np.ndarray  # (N,) positions in classes
+    weights: np.ndarray  # (N,) sample_weight times class_weight
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+
+@dataclass
+class _EncodedTexts:
+    """The training data encoded: what batches are cut from."""
+
+    sequences: list[np.ndarray]
+    lengths: np.ndarray
+    targets: torch.Tensor  # (N,) on the device of the fit
+    weights: torch.Tensor  # (N,)
+    pad: int
+
+    def batch(self, index: np.ndarray) -> ClassifierBatch:
+        ids, lengths = pad_batch([self.sequences[i] for i in index], self.pad)  # (B, S), (B,)
+        device = self.targets.device
+        return ClassifierBatch(
+            ids.to(device), lengths.to(device), self.targets[index], self.weights[index]
+        )
+
+
+class BiLSTMAttentionClassifier(PersistenceMixin, TorchEstimator, ClassifierMixin, BaseEstimator):
     """Text classifier: a bidirectional LSTM encoder with attention pooling.
 
     Raw texts go in; the estimator trains its own tokenizer on them, encodes them with a
@@ -112,8 +141,7 @@ or path, default="auto"
         ``"wordpiece"`` instead when more than 15% of the training words are out of the
         word vocabulary (as in Korean, whose words carry particles).
     vocab_size : int, default=60000
-        Largest vocabulary of a trained tokenizer. Words left out become ``[UNK]``
-        (2.0% of 20 Newsgroups' training words at 60,000, 3.9% at 30,000).
+        Largest vocabulary of a trained tokenizer. Words left out become ``[UNK]``.
     min_frequency : int, default=2
         Pieces seen fewer times in training are left out of a trained vocabulary.
     lowercase : bool, default=True
@@ -121,7 +149,6 @@ or path, default="auto"
     max_length : int or None, default=800
         Longest sequence of pieces; longer texts are cut to ``max_length`` pieces as
         ``truncation`` says (the model does not see the rest). None keeps every piece.
-        At 400, 20 Newsgroups kept only 59% of its pieces (IMDB 84%).
     truncation : {"head_tail", "head", "tail"}, default="head_tail"
         Which pieces of a longer text are kept: the first ``max_length // 4`` and the
         last ``max_length - max_length // 4`` (``"head_tail"``), the first
@@ -136,9 +163,8 @@ or path, default="auto"
         Recurrent cell.
     attention : {"dot", "additive", "general", "scaled_dot"}, default="dot"
         Score function of the pooling attention: ``"dot"`` scores each state by its dot
-        product with a learned query, ``"additive"`` by ``v^T tanh(W h + U q)``. On the five
-        benchmark corpora they are within seed noise of each other; dot costs less (see
-        ``benchmarks/RESULTS.md``).
+        product with a learned query, ``"additive"`` by ``v^T tanh(W h + U q)``
+        (``benchmarks/RESULTS.md`` compares them).
     attention_size : int or None, default=64
         Size of the additive score's tanh layer, ``v^T tanh(W h + U q)`` (None: the size
         of the states, 2 * hidden_size); the other scores have none.
@@ -150,11 +176,9 @@ or path, default="auto"
         Where the embeddings start from. ``"ppmi"``: word vectors learned from the texts
         given to ``fit`` (whole, before truncation) before training: positive PMI of
         co-occurrences within 5 pieces and a truncated SVD
-        (:mod:`bilstm_attn.word_vectors`). It costs seconds (15 s on 25,000 reviews)
-        and raised test accuracy on all five benchmark corpora
-        (``benchmarks/RESULTS.md``). Any other string or path: a word2vec or GloVe text
-        file, whose vector size must equal ``embedding_dim`` (write ``"./ppmi"`` for a
-        file of that name). None: random.
+        (:mod:`bilstm_attn.word_vectors`). Any other string or path: a word2vec or GloVe
+        text file, whose vector size must equal ``embedding_dim`` (write ``"./ppmi"`` for
+        a file of that name). None: random.
     freeze_embeddings : bool, default=False
         Keep pretrained embeddings fixed.
     learning_rate : float, default=1e-3
@@ -175,9 +199,7 @@ or path, default="auto"
         ``d = min(average_decay, (1 + t) / (10 + t))``: until ``d`` reaches
         ``average_decay`` (step 8,990 at 0.999) the average rests on about the last
         fifth of the steps taken, later on about the last ``1 / (1 - average_decay)``.
-        Training itself is unchanged. With ``vocab_size=60000`` it raised 20 Newsgroups'
-        test accuracy from 84.82% and 84.93% to 85.37% and 85.81% (two seeds, additive scores;
-        ``benchmarks/RESULTS.md``). None uses the trained weights as they are.
+        Training itself is unchanged. None uses the trained weights as they are.
     class_weight : dict, "balanced" or None, default=None
         Weights per class, multiplied into ``sample_weight``.
     validation_fraction : float or None, default=0.1
@@ -190,13 +212,22 @@ or path, default="auto"
     warm_start : bool, default=False
         Continue training the fitted model (same tokenizer and classes) instead of
         starting anew. The optimizer and the weight average start fresh.
+    checkpoint_dir : str, path or None, default=None
+        Write a checkpoint of the fit there after every epoch (weights, optimizer, weight
+        average, random states, history; safetensors and JSON,
+        :mod:`bilstm_attn._checkpoint`). A later ``fit`` on the same data with the same
+        parameters resumes from it and gives the model an uninterrupted fit gives (a
+        finished fit's checkpoint gives its model back at once); other data or
+        parameters are an error. None writes nothing.
     random_state : int, RandomState instance or None, default=None
-        Seeds initialisation, shuffling, dropout and the validation split; the same
-        value on the same machine gives the same model.
+        Seeds initialisation, shuffling, dropout and the validation split. The same
+        value, data and torch thread count give the same model bit for bit, in this
+        process or another, with every kind of tokenizer; another thread count agrees
+        to float32 rounding, another CPU may round differently.
     device : {"auto", "cpu", "cuda"}, default="auto"
         Where to train and predict; "auto" picks CUDA when available.
     verbose : int, default=0
-        0 is silent; 1 shows a progress bar and a line per epoch.
+        0 is silent; 1 prints a line per epoch and, on a terminal, a progress bar.
 
     Attributes
     ----------
@@ -223,6 +254,12 @@ or path, default="auto"
     the model's bias alone. Texts are never altered, but normalisation (NFKC, lowercase)
     applies to what the model sees.
 
+    ``fit`` checks the data and parameters before it changes anything; if it fails
+    (a bad value, a diverging loss, :class:`~bilstm_attn.exceptions.TrainingDivergedError`)
+    the estimator keeps the model it had. The steps of a fit are methods a subclass can
+    override: ``initialize_tokenizers``, ``initialize_module``, ``initialize_optimizer``,
+    ``get_loss`` and ``validation_step`` (:mod:`bilstm_attn._estimator`).
+
     On CPU, prediction (and ``fit``'s validation pass) runs its batches in
     ``torch.get_num_threads()`` worker threads of one torch thread each, with the same
     results as one thread; ``torch.set_num_threads(1)`` keeps them in the calling thread.
@@ -237,6 +274,18 @@ or path, default="auto"
     ...                                 validation_fraction=None, random_state=0)
     >>> clf.fit(X, y).predict(["wonderful", "awful"]).tolist()
     ['pos', 'neg']
+
+    A loss of your own is a method (here the focal loss of Lin et al., 2017):
+
+    >>> class FocalLossClassifier(BiLSTMAttentionClassifier):
+    ...     def get_loss(self, batch):
+    ...         logits = self.module_(batch.ids, batch.lengths).logits  # (B, C)
+    ...         log_p = logits.log_softmax(-1)
+    ...         log_p = log_p.gather(1, batch.targets[:, None]).squeeze(1)  # (B,)
+    ...         focal = -((1 - log_p.exp()) ** 2) * log_p
+    ...         return (focal * batch.weights).mean()
+    >>> FocalLossClassifier(**clf.get_params()).fit(X, y).predict(["awful"]).tolist()
+    ['neg']
     """
 
     _parameter_constraints: dict = {
@@ -280,6 +329,7 @@ or path, default="auto"
         validation_fraction=0.1,
         n_iter_no_change=3,
         warm_start=False,
+        checkpoint_dir=None,
         random_state=None,
         device="auto",
         verbose=0,
@@ -310,6 +360,7 @@ or path, default="auto"
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
         self.warm_start = warm_start
+        self.checkpoint_dir = checkpoint_dir
         self.random_state = random_state
         self.device = device
         self.verbose = verbose
@@ -320,7 +371,7 @@ or path, default="auto"
         tags.input_tags.two_d_array = False
         return tags
 
-    # ----------------------------------------------------------------- fit lifecycle
+    # ----------------------------------------------------------------- fit
     def fit(self, X, y, sample_weight=None):
         """Train on raw texts.
 
@@ -337,12 +388,13 @@ or path, default="auto"
         -------
         self : BiLSTMAttentionClassifier
         """
-        self._validate_params()
+        return self._fit(X, y, sample_weight=sample_weight)
+
+    def _check_fit_data(self, X, y, *, continuing: bool, sample_weight=None) -> _LabelledTexts:
         texts = check_texts(X, "X")
         labels = check_labels(y, len(texts), "y")
         weights = check_sample_weight(sample_weight, len(texts))
-        reuse = self.warm_start and hasattr(self, "module_")
-        classes = self.classes_ if reuse else sorted_classes(labels)
+        classes = self.classes_ if continuing else sorted_classes(labels)
         if len(classes) < 2:
             raise ValueError(
                 f"y has a single class ({classes[0]!r}); a classifier needs labels of at "
@@ -350,34 +402,44 @@ or path, default="auto"
             )
         targets = encode_labels(labels, classes)
         weights = weights * class_weights(self.class_weight, classes, targets)[targets]
-        self.device_ = resolve_device(self.device, type(self).__name__)
-        seed = draw_seed(self.random_state)
-        with seeded(seed, self.device_):
-            if reuse:
-                sequences = encode(self.tokenizer_, texts, self.max_length, self.truncation)
-            else:
-                sequences = self._initialize(texts, classes, seed)
-            self.module_.to(self.device_)
-            self._train(sequences, targets, weights, seed)
-        return self
+        return _LabelledTexts(texts, classes, targets, weights)
 
-    def _initialize(self, texts: list[str], classes: np.ndarray, seed: int) -> list[np.ndarray]:
-        """Set the fitted attributes of a new model and return the encoded texts; on
-        failure, leave no fitted attribute behind."""
-        try:
-            self.classes_ = classes
-            whole = self._fit_tokenizer_and_encode(texts)  # untruncated: for word vectors
-            self.embedding_coverage_ = None
-            rng = np.random.default_rng(seed)
-            self.module_ = self.initialize_module(rng, sequences=whole)
-            self.history_: list[dict[str, float]] = []
-        except BaseException:
-            self._forget_fit()
-            raise
+    def _stratify(self, data: _LabelledTexts) -> np.ndarray:
+        return data.targets
+
+    def _check_training_split(self, data: _LabelledTexts, train_idx: np.ndarray) -> None:
+        if data.weights[train_idx].sum() <= 0:
+            raise ValueError(
+                "sample_weight and class_weight leave every training text with weight 0; "
+                "give some texts a positive weight."
+            )
+
+    def _fingerprint(self, data: _LabelledTexts) -> Iterator[bytes]:
+        yield from (text.encode("utf-8", "surrogatepass") for text in data.texts)
+        yield repr(data.classes.tolist()).encode()
+        yield data.targets.astype("<i8").tobytes()
+        yield data.weights.astype("<f8").tobytes()
+
+    def _monitor(self, record: dict[str, float]) -> float:
+        """Validation error rate: accuracy rather than loss, which bottoms out an epoch
+        or two before accuracy does (the model grows confident on what it gets right)."""
+        return 1.0 - record["valid_accuracy"]
+
+    def _initialize(self, data: _LabelledTexts, seed: int) -> list[np.ndarray]:
+        """Classes, tokenizer and network of a new model; the texts encoded, truncated."""
+        self.classes_ = data.classes
+        whole = self.initialize_tokenizers(data.texts)  # untruncated: for word vectors
+        if whole is None:
+            whole = encode(self.tokenizer_, data.texts, None)
+        self.embedding_coverage_ = None
+        self.module_ = self.initialize_module(np.random.default_rng(seed), sequences=whole)
         return [np.asarray(truncate(ids, self.max_length, self.truncation)) for ids in whole]
 
-    def _fit_tokenizer_and_encode(self, texts: list[str]) -> list[np.ndarray]:
-        """Set ``tokenizer_`` (resolving ``"auto"``) and encode ``texts`` whole."""
+    def initialize_tokenizers(self, texts: list[str]) -> list[np.ndarray]:
+        """Set ``tokenizer_`` (resolving ``"auto"``); return the texts encoded whole.
+
+        A subclass that sets ``tokenizer_`` otherwise may return None.
+        """
         auto = self.tokenizer == "auto"
         self.tokenizer_ = self._fit_tokenizer(
             texts, "word" if auto else self.tokenizer, also=("auto",)
@@ -396,7 +458,7 @@ or path, default="auto"
 
     def initialize_module(
         self,
-        rng: np.random.Generator,
+        rng: np.random.Generator | None = None,
         *,
         read_pretrained: bool = True,
         sequences: list[np.ndarray] | None = None,
@@ -406,11 +468,12 @@ or path, default="auto"
         With ``read_pretrained=False`` no pretrained vectors are read or learned
         (``load`` fills every weight from the saved model instead); otherwise
         ``pretrained_embeddings="ppmi"`` learns them from ``sequences``, the encoded
-        training texts.
+        training texts, with ``rng`` for what needs randomness.
         """
         n_vocab, pad = vocab_size(self.tokenizer_), pad_id(self.tokenizer_)
         pretrained = None
         if self.pretrained_embeddings is not None and read_pretrained:
+            rng = rng if rng is not None else np.random.default_rng(0)
             pretrained = torch.from_numpy(self._pretrained_vectors(rng, sequences or []))
         embedding = make_embedding(n_vocab, self.embedding_dim, pad, pretrained)
         frozen = self.freeze_embeddings and self.pretrained_embeddings is not None
@@ -428,34 +491,6 @@ or path, default="auto"
         pooling = AttentionPooling(attention, query_size=size, heads=self.attention_heads)
         head = nn.Linear(self.attention_heads * size, len(self.classes_))
         return ClassifierNet(encoder, pooling, head, dropout=self.dropout)
-
-    # ----------------------------------------------------------------- save / load
-    _TOKENIZER_PARAMS = {"tokenizer": "tokenizer_"}
-    # in bilstm_attn 0.2
-    _ADDED_PARAMS = {"truncation": "head", "attention_size": None, "average_decay": None}
-
-    def _tokenizer_files(self) -> dict[str, str]:
-        return {"tokenizer_": "tokenizer.json"}
-
-    def _fitted_config(self) -> dict:
-        return {
-            **super()._fitted_config(),
-            "classes": encode_classes(self.classes_),
-            "embedding_coverage": self.embedding_coverage_,
-        }
-
-    def _restore_fitted(self, fitted: dict) -> None:
-        super()._restore_fitted(fitted)
-        self.classes_ = decode_classes(fitted["classes"])
-        self.embedding_coverage_ = fitted["embedding_coverage"]
-
-    def _loaded_module(self) -> ClassifierNet:
-        return self.initialize_module(np.random.default_rng(0), read_pretrained=False)
-
-    def initialize_optimizer(self) -> torch.optim.Optimizer:
-        """AdamW over the trainable parameters."""
-        params = [p for p in self.module_.parameters() if p.requires_grad]
-        return adamw(params, self.learning_rate, self.weight_decay)
 
     def _pretrained_vectors(
         self, rng: np.random.Generator, sequences: list[np.ndarray]
@@ -483,71 +518,65 @@ or path, default="auto"
         self.embedding_coverage_ = found / matrix.shape[0]
         return matrix
 
-    def _train(self, sequences, targets, weights, seed) -> None:
-        device, pad = self.device_, pad_id(self.tokenizer_)
-        train_idx, valid_idx = validation_split(
-            len(targets), self.validation_fraction, seed, stratify=targets
-        )
+    def _encode_training_data(self, data: _LabelledTexts) -> list[np.ndarray]:
+        return encode(self.tokenizer_, data.texts, self.max_length, self.truncation)
+
+    def _training_set(
+        self, data: _LabelledTexts, sequences: list[np.ndarray], train_idx: np.ndarray
+    ) -> _EncodedTexts:
         lengths = np.fromiter(map(len, sequences), np.int64, len(sequences))
-        y_all = torch.from_numpy(targets).to(device)
-        if weights[train_idx].sum() <= 0:
-            raise ValueError(
-                "sample_weight and class_weight leave every training text with weight 0; "
-                "give some texts a positive weight."
-            )
-        w_all = torch.from_numpy(weights / weights[train_idx].mean()).float().to(device)
-        rng = np.random.default_rng(seed)
-
-        def forward(batch: np.ndarray) -> ClassifierOutput:
-            ids, lens = pad_batch([sequences[i] for i in batch], pad)  # (B, S), (B,)
-            return self.module_(ids.to(device), lens.to(device))
-
-        def epoch_batches(epoch: int) -> list[np.ndarray]:
-            return [train_idx[b] for b in bucket_batches(lengths[train_idx], self.batch_size, rng)]
-
-        def batch_loss(batch: np.ndarray) -> torch.Tensor:
-            losses = F.cross_entropy(forward(batch).logits, y_all[batch], reduction="none")
-            return (losses * w_all[batch]).mean()
-
-        def validation_batch(batch: np.ndarray) -> tuple[float, int]:
-            logits = forward(batch).logits
-            loss = F.cross_entropy(logits, y_all[batch], reduction="sum").item()
-            return loss, (logits.argmax(-1) == y_all[batch]).sum().item()
-
-        def validate() -> dict[str, float]:
-            batches = (
-                valid_idx[b] for b in sorted_batches(lengths[valid_idx], self._inference_tokens())
-            )
-            loss, correct = map(sum, zip(*inference_map(validation_batch, batches, device)))
-            return {"valid_loss": loss / len(valid_idx), "valid_accuracy": correct / len(valid_idx)}
-
-        outcome = run_epochs(
-            self.module_,
-            self.initialize_optimizer(),
-            epoch_batches=epoch_batches,
-            batch_loss=batch_loss,
-            validate=validate if valid_idx is not None else None,
-            max_epochs=self.max_epochs,
-            history=self.history_,
-            grad_clip=self.grad_clip,
-            n_iter_no_change=self.n_iter_no_change,
-            monitor=_validation_error if valid_idx is not None else None,
-            average_decay=self.average_decay,
-            verbose=self.verbose,
+        weights = data.weights / data.weights[train_idx].mean()
+        return _EncodedTexts(
+            sequences,
+            lengths,
+            torch.from_numpy(data.targets).to(self.device_),
+            torch.from_numpy(weights).float().to(self.device_),
+            pad_id(self.tokenizer_),
         )
-        self.best_epoch_ = outcome.best_epoch
+
+    def get_loss(self, batch: ClassifierBatch) -> torch.Tensor:
+        """The training loss of a batch: cross-entropy weighted by ``batch.weights``.
+
+        Override it for another loss (see the class's example); the module is in
+        training mode here.
+        """
+        logits = self.module_(batch.ids, batch.lengths).logits  # (B, C)
+        losses = F.cross_entropy(logits, batch.targets, reduction="none")  # (B,)
+        return (losses * batch.weights).mean()
+
+    def validation_step(self, batch: ClassifierBatch) -> dict[str, float]:
+        """Sums over a validation batch: cross-entropy, correct predictions, and the
+        ``count`` of texts they are divided by (``history_``'s ``valid_loss`` and
+        ``valid_accuracy``)."""
+        logits = self.module_(batch.ids, batch.lengths).logits  # (B, C)
+        loss = F.cross_entropy(logits, batch.targets, reduction="sum").item()
+        correct = (logits.argmax(-1) == batch.targets).sum().item()
+        return {"loss": loss, "accuracy": correct, "count": len(batch.targets)}
+
+    # ----------------------------------------------------------------- save / load
+    _TOKENIZER_PARAMS = {"tokenizer": "tokenizer_"}
+    # in bilstm_attn 0.2
+    _ADDED_PARAMS = {"truncation": "head", "attention_size": None, "average_decay": None}
+
+    def _tokenizer_files(self) -> dict[str, str]:
+        return {"tokenizer_": "tokenizer.json"}
+
+    def _fitted_config(self) -> dict:
+        return {
+            **super()._fitted_config(),
+            "classes": encode_classes(self.classes_),
+            "embedding_coverage": self.embedding_coverage_,
+        }
+
+    def _restore_fitted(self, fitted: dict) -> None:
+        super()._restore_fitted(fitted)
+        self.classes_ = decode_classes(fitted["classes"])
+        self.embedding_coverage_ = fitted["embedding_coverage"]
+
+    def _loaded_module(self) -> ClassifierNet:
+        return self.initialize_module(read_pretrained=False)
 
     # -------------------------------------------------------------------- inference
-    def _inference_tokens(self) -> int:
-        """Padded pieces per inference batch: ``batch_size`` texts of 192 pieces.
-
-        Measured on 2 CPU cores (``benchmarks/RESULTS.md``): larger batches of long texts
-        are slower (their tensors are too large for the allocator to reuse, and each
-        batch's memory comes back page by page from the system), smaller ones pay more
-        per-batch overhead.
-        """
-        return self.batch_size * 192
-
     def _chunks(self, X) -> Iterator[tuple[np.ndarray, list[np.ndarray]]]:
         """Validate X and encode it with the fitted tokenizer (cut to ``max_length``),
         chunk by chunk, each chunk encoded while the network runs the one before."""
@@ -560,32 +589,13 @@ or path, default="auto"
         chunks: Iterable[tuple[np.ndarray, list[np.ndarray]]],
         pick: Callable[[ClassifierOutput, torch.Tensor], T],
     ) -> Iterator[tuple[np.ndarray, T]]:
-        """Run the network over chunks of id sequences, each in length-sorted batches.
+        """``pick(output, lengths)`` of the network for every batch of the chunks (see
+        ``_map_batches``), with the positions of the batch's sequences."""
 
-        ``chunks`` yields ``(index, sequences)`` as :func:`~bilstm_attn.text.encode_ahead`
-        does: the positions of the sequences among all, and the sequences. Yields, batch
-        by batch in the order of the chunks, the positions of the batch's sequences and
-        ``pick(output, lengths)``. On CPU the batches run on every core at once
-        (:func:`~bilstm_attn._base.inference_map`), and ``pick`` runs in the worker that
-        ran the batch: a tensor operation in the waiting thread, while the workers hold
-        every core, waits for a time slice for its own intra-op threads (a softmax over
-        a batch's logits took 4 ms there, as long as the network on a small batch).
-        """
-        pad = pad_id(self.tokenizer_)
+        def run(ids: torch.Tensor, lengths: torch.Tensor) -> T:
+            return pick(self.module_(ids, lengths), lengths)
 
-        def batches() -> Iterator[tuple[np.ndarray, list[np.ndarray]]]:
-            for index, sequences in chunks:
-                lengths = np.fromiter(map(len, sequences), np.int64, len(sequences))
-                for batch in sorted_batches(lengths, self._inference_tokens()):
-                    yield index[batch], [sequences[i] for i in batch]
-
-        def run(item: tuple[np.ndarray, list[np.ndarray]]) -> tuple[np.ndarray, T]:
-            positions, sequences = item
-            ids, lens = pad_batch(sequences, pad)  # (B, S), (B,)
-            output = self.module_(ids.to(self.device_), lens.to(self.device_))
-            return positions, pick(output, lens)
-
-        return inference_map(run, batches(), self.device_)
+        return self._map_batches(chunks, run, pad_id(self.tokenizer_))
 
     def _collect(
         self,

@@ -12,6 +12,7 @@ __all__ = [
     "DatasetNotFoundError",
     "ModelFileError",
     "NotFittedError",
+    "TrainingDivergedError",
     "TrainingInterruptedWarning",
     "VersionMismatchWarning",
 ]
@@ -39,3 +40,7 @@ class TrainingInterruptedWarning(UserWarning):
 
 class VersionMismatchWarning(UserWarning):
     """A model was saved by another version of bilstm_attn or torch than the one loading it."""
+
+
+class TrainingDivergedError(BilstmAttnError, FloatingPointError):
+    """A training loss, or the weights, stopped being finite; the fit was undone."""

@@ -2,15 +2,19 @@
 
 An estimator supplies three callables (the batches of an epoch, the loss of a batch, and
 an optional validation pass); this module runs the epochs: gradient clipping, a tqdm bar
-and an epoch line at ``verbose >= 1``, per-epoch records in ``history``, early stopping
-on the monitored loss through a flag, best-weights restore, an optional moving average
-of the weights (validated and kept in their place), and Ctrl-C handling (stop, keep the
-best weights so far, warn).
+on a terminal (a line per epoch elsewhere) at ``verbose >= 1``, per-epoch records in
+``history``, early stopping on the monitored loss through a flag, best-weights restore,
+an optional moving average of the weights (validated and kept in their place), Ctrl-C
+handling (stop, keep the best weights so far, warn), a loss that is not finite stopped
+with :class:`~bilstm_attn.exceptions.TrainingDivergedError`, and the state between two
+epochs (:class:`LoopState`) handed to a callback, from which a later call resumes.
 """
 
 from __future__ import annotations
 
 import copy
+import math
+import sys
 import time
 import warnings
 from collections.abc import Callable, Iterable
@@ -22,9 +26,16 @@ import torch
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
-from bilstm_attn.exceptions import TrainingInterruptedWarning
+from bilstm_attn.exceptions import TrainingDivergedError, TrainingInterruptedWarning
 
-__all__ = ["EarlyStopping", "FitOutcome", "ParameterAverage", "adamw", "run_epochs"]
+__all__ = [
+    "EarlyStopping",
+    "FitOutcome",
+    "LoopState",
+    "ParameterAverage",
+    "adamw",
+    "run_epochs",
+]
 
 
 def adamw(params: Iterable[nn.Parameter], lr: float, weight_decay: float) -> torch.optim.AdamW:
@@ -156,6 +167,41 @@ class ParameterAverage:
                     param.copy_(saved)
 
 
+@dataclass
+class LoopState:
+    """What :func:`run_epochs` carries from one epoch to the next.
+
+    Handed to ``on_epoch_end`` after every epoch; passing it back as ``state`` (with the
+    module and optimizer as they were then) continues the run exactly where it stood.
+
+    Attributes
+    ----------
+    epoch : int
+        Epochs of this run completed.
+    first_record : int
+        ``len(history)`` when the run started (records number on from it).
+    stopper : EarlyStopping
+    average : ParameterAverage or None
+    """
+
+    epoch: int
+    first_record: int
+    stopper: EarlyStopping
+    average: ParameterAverage | None
+
+
+def _learning_rate(optimizer: torch.optim.Optimizer) -> float:
+    return float(optimizer.param_groups[0]["lr"])
+
+
+def _diverged(what: str, optimizer: torch.optim.Optimizer) -> TrainingDivergedError:
+    rate = _learning_rate(optimizer)
+    return TrainingDivergedError(
+        f"Training diverged: {what}, with learning_rate={rate:g}. Lower learning_rate "
+        f"(for example to {rate / 10:g}) or set grad_clip (for example grad_clip=1.0)."
+    )
+
+
 def _train_one_epoch(
     module: nn.Module,
     optimizer: torch.optim.Optimizer,
@@ -163,25 +209,37 @@ def _train_one_epoch(
     batch_loss: Callable[[Any], Tensor],
     grad_clip: float | None,
     progress: tqdm | None,
-    average: ParameterAverage | None = None,
+    average: ParameterAverage | None,
+    epoch: int,
 ) -> float:
-    """One pass over ``batches``; returns the mean training loss."""
+    """One pass over ``batches``; returns the mean training loss.
+
+    Raises :class:`TrainingDivergedError` at the first loss that is not finite, before
+    the optimizer steps on it.
+    """
     module.train()
     total, count = 0.0, 0
-    for batch in batches:
+    batches = list(batches)
+    for number, batch in enumerate(batches, start=1):
         optimizer.zero_grad(set_to_none=True)
         loss = batch_loss(batch)
+        value = loss.item()
+        if not math.isfinite(value):
+            where = f"epoch {epoch}, batch {number} of {len(batches)}"
+            raise _diverged(f"the training loss of {where} is {value}", optimizer)
         loss.backward()
         if grad_clip is not None:
             nn.utils.clip_grad_norm_(module.parameters(), grad_clip)
         optimizer.step()
         if average is not None:
             average.update()
-        total += loss.item()
+        total += value
         count += 1
         if progress is not None:
             progress.update(1)
             progress.set_postfix(loss=f"{total / count:.4f}", refresh=False)
+    if not all(bool(torch.isfinite(p).all()) for p in module.parameters()):
+        raise _diverged(f"the weights after epoch {epoch} are not finite", optimizer)
     return total / max(count, 1)
 
 
@@ -192,6 +250,54 @@ def _epoch_line(record: dict[str, float], best: bool) -> str:
     ]
     fields.append(f"{record['seconds']:.1f}s" + ("  *" if best else ""))
     return "  ".join(fields)
+
+
+def _progress(total: int, epoch: int, verbose: int) -> tqdm:
+    """A tqdm bar for a terminal; none where standard error is a log or a pipe (each
+    frame would be a line there; the epoch line says enough)."""
+    shown = verbose >= 1 and sys.stderr is not None and sys.stderr.isatty()
+    return tqdm(total=total, desc=f"epoch {epoch}", unit="batch", leave=False, disable=not shown)
+
+
+@dataclass
+class _Steps:
+    """What :func:`run_epochs` was given to run each epoch with."""
+
+    epoch_batches: Callable[[int], list[Any]]
+    batch_loss: Callable[[Any], Tensor]
+    validate: Callable[[], dict[str, float]] | None
+    history: list[dict[str, float]]
+    grad_clip: float | None
+    monitor: Callable[[dict[str, float]], float] | None
+    verbose: int
+
+
+def _run_epoch(
+    module: nn.Module, optimizer: torch.optim.Optimizer, epoch: int, state: LoopState, steps: _Steps
+) -> bool:
+    """Train one epoch, validate, record it, update early stopping; True if it is the best."""
+    started = time.perf_counter()
+    batches = steps.epoch_batches(epoch)
+    average = state.average
+    with _progress(len(batches), epoch, steps.verbose) as progress:
+        train_loss = _train_one_epoch(
+            module, optimizer, batches, steps.batch_loss, steps.grad_clip, progress, average, epoch
+        )
+    record = {"epoch": state.first_record + epoch, "train_loss": train_loss}
+    with average.applied() if average is not None else nullcontext():
+        if steps.validate is not None:
+            module.eval()
+            with torch.inference_mode():
+                record.update(steps.validate())
+        record["seconds"] = time.perf_counter() - started
+        steps.history.append(record)
+        if steps.monitor is not None:
+            monitored = steps.monitor(record)
+        else:
+            monitored = record["valid_loss"] if steps.validate is not None else train_loss
+        if not math.isfinite(monitored):
+            raise _diverged(f"the validation score after epoch {epoch} is {monitored}", optimizer)
+        return state.stopper.update(module, monitored, epoch)
 
 
 def run_epochs(
@@ -208,6 +314,8 @@ def run_epochs(
     monitor: Callable[[dict[str, float]], float] | None = None,
     average_decay: float | None = None,
     verbose: int = 0,
+    state: LoopState | None = None,
+    on_epoch_end: Callable[[LoopState], None] | None = None,
 ) -> FitOutcome:
     """Train ``module`` for up to ``max_epochs`` epochs.
 
@@ -240,7 +348,13 @@ def run_epochs(
         validation, the best weights kept and the weights the module ends with are the
         averaged ones.
     verbose : int, default=0
-        0 prints nothing; 1 shows a progress bar and one line per epoch.
+        0 prints nothing; 1 prints one line per epoch and, on a terminal, a progress bar.
+    state : LoopState or None, default=None
+        Resume a run from the state ``on_epoch_end`` was given (the module and optimizer
+        must hold what they held then); None starts a new run.
+    on_epoch_end : callable or None, default=None
+        ``on_epoch_end(state)`` after every epoch, with the module holding its trained
+        (not averaged) weights.
 
     Returns
     -------
@@ -248,42 +362,28 @@ def run_epochs(
         With validation, the module ends with the weights of its best epoch. On Ctrl-C
         it ends with the best weights so far, and a :class:`TrainingInterruptedWarning`
         is issued.
+
+    Raises
+    ------
+    TrainingDivergedError
+        A loss, or the weights after an epoch, are not finite; the module is left as
+        it is (the estimators put back the model they had before the fit).
     """
-    stopper = EarlyStopping(n_iter_no_change)
-    average = ParameterAverage(module, average_decay) if average_decay is not None else None
-    start_epoch = len(history)
-    epoch = 0
+    if state is None:
+        average = ParameterAverage(module, average_decay) if average_decay is not None else None
+        state = LoopState(0, len(history), EarlyStopping(n_iter_no_change), average)
+    steps = _Steps(epoch_batches, batch_loss, validate, history, grad_clip, monitor, verbose)
+    stopper, average = state.stopper, state.average
+    epoch = state.epoch
     try:
-        for epoch in range(1, max_epochs + 1):
-            started = time.perf_counter()
-            batches = epoch_batches(epoch)
-            with tqdm(
-                total=len(batches),
-                desc=f"epoch {epoch}",
-                unit="batch",
-                leave=False,
-                disable=verbose < 1,
-            ) as progress:
-                train_loss = _train_one_epoch(
-                    module, optimizer, batches, batch_loss, grad_clip, progress, average
-                )
-            record = {"epoch": start_epoch + epoch, "train_loss": train_loss}
-            with average.applied() if average is not None else nullcontext():
-                if validate is not None:
-                    module.eval()
-                    with torch.inference_mode():
-                        record.update(validate())
-                record["seconds"] = time.perf_counter() - started
-                history.append(record)
-                if monitor is not None:
-                    monitored = monitor(record)
-                else:
-                    monitored = record["valid_loss"] if validate is not None else train_loss
-                best = stopper.update(module, monitored, epoch)
+        while epoch < max_epochs and not stopper.should_stop:
+            epoch += 1
+            best = _run_epoch(module, optimizer, epoch, state, steps)
+            state.epoch = epoch
+            if on_epoch_end is not None:
+                on_epoch_end(state)
             if verbose >= 1:
-                print(_epoch_line(record, best), flush=True)
-            if stopper.should_stop:
-                break
+                print(_epoch_line(history[-1], best), flush=True)
     except KeyboardInterrupt:
         if average is not None:
             average.load_into()
@@ -295,7 +395,7 @@ def run_epochs(
             TrainingInterruptedWarning,
             stacklevel=3,
         )
-        return FitOutcome(len(history) - start_epoch, best_epoch, False, True)
+        return FitOutcome(len(history) - state.first_record, best_epoch, False, True)
     if average is not None:
         average.load_into()
     best_epoch = stopper.restore(module) if validate is not None else None

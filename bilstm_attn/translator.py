@@ -14,18 +14,8 @@ from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 from tokenizers import Tokenizer
 
-from bilstm_attn._base import (
-    RNN_CLASSES,
-    SHARED_CONSTRAINTS,
-    Choices,
-    TorchEstimatorMixin,
-    draw_seed,
-    inference_map,
-    make_scorer,
-    resolve_device,
-    seeded,
-    validation_split,
-)
+from bilstm_attn._base import RNN_CLASSES, SHARED_CONSTRAINTS, Choices, make_scorer
+from bilstm_attn._estimator import TorchEstimator
 from bilstm_attn._validation import check_texts
 from bilstm_attn.decoding import DecodeResult, beam_search, greedy_decode
 from bilstm_attn.nn import (
@@ -48,9 +38,8 @@ from bilstm_attn.text import (
     special_id,
     vocab_size,
 )
-from bilstm_attn.training import adamw, run_epochs
 
-__all__ = ["Seq2SeqTranslator", "Translation"]
+__all__ = ["Seq2SeqTranslator", "Translation", "TranslationBatch"]
 
 _DECODERS = {"bahdanau": BahdanauDecoder, "luong": LuongDecoder}
 
@@ -93,7 +82,58 @@ class Translation:
         return attention_ansi(self.source_tokens, self.tokens, self.attention)
 
 
-class Seq2SeqTranslator(PersistenceMixin, TorchEstimatorMixin, BaseEstimator):
+@dataclass
+class TranslationBatch:
+    """One batch of training or validation pairs, as ``get_loss`` and ``validation_step``
+    receive it (tensors on the device of the fit).
+
+    Attributes
+    ----------
+    source_ids : Tensor of shape (B, S), long
+        Source ids, right-padded with the source tokenizer's ``[PAD]``.
+    source_lengths : Tensor of shape (B,), long
+    target_ids : Tensor of shape (B, T + 1), long
+        ``[BOS]``, the target ids, ``[EOS]``, right-padded with the target ``[PAD]``.
+    target_pad : int
+        The target ``[PAD]`` id.
+    """
+
+    source_ids: torch.Tensor
+    source_lengths: torch.Tensor
+    target_ids: torch.Tensor
+    target_pad: int
+
+
+@dataclass
+class _Pairs:
+    """The checked training pairs of one fit."""
+
+    sources: list[str]
+    targets: list[str]
+
+    def __len__(self) -> int:
+        return len(self.sources)
+
+
+@dataclass
+class _EncodedPairs:
+    """The training pairs encoded: what batches are cut from."""
+
+    sources: list[np.ndarray]
+    targets: list[np.ndarray]  # [BOS] ids [EOS]
+    lengths: np.ndarray  # (N,) source pieces
+    source_pad: int
+    target_pad: int
+    device: torch.device
+
+    def batch(self, index: np.ndarray) -> TranslationBatch:
+        src, src_len = pad_batch([self.sources[i] for i in index], self.source_pad)  # (B, S)
+        tgt, _ = pad_batch([self.targets[i] for i in index], self.target_pad)  # (B, T + 1)
+        device = self.device
+        return TranslationBatch(src.to(device), src_len.to(device), tgt.to(device), self.target_pad)
+
+
+class Seq2SeqTranslator(PersistenceMixin, TorchEstimator, BaseEstimator):
     """Sequence-to-sequence translator: BiLSTM encoder, attentive LSTM decoder.
 
     The encoder is the classifier's exact bidirectional encoder; the decoder attends with
@@ -152,9 +192,16 @@ or path, default="char"
         What ``score`` returns: corpus BLEU (sacrebleu, 0-100) or the share of exact
         matches (0-1).
     warm_start : bool, default=False
+        Continue training the fitted model (same tokenizers) instead of starting anew.
+    checkpoint_dir : str, path or None, default=None
+        Write a checkpoint after every epoch and resume from it, as the classifier's
+        ``checkpoint_dir`` does.
     random_state : int, RandomState instance or None, default=None
+        The same value, data and torch thread count give the same model bit for bit,
+        in this process or another; another CPU may round differently.
     device : {"auto", "cpu", "cuda"}, default="auto"
     verbose : int, default=0
+        0 is silent; 1 prints a line per epoch and, on a terminal, a progress bar.
 
     Attributes
     ----------
@@ -219,6 +266,7 @@ or path, default="char"
         max_output_length=100,
         metric="bleu",
         warm_start=False,
+        checkpoint_dir=None,
         random_state=None,
         device="auto",
         verbose=0,
@@ -249,6 +297,7 @@ or path, default="char"
         self.max_output_length = max_output_length
         self.metric = metric
         self.warm_start = warm_start
+        self.checkpoint_dir = checkpoint_dir
         self.random_state = random_state
         self.device = device
         self.verbose = verbose
@@ -260,7 +309,7 @@ or path, default="char"
         tags.target_tags.required = True
         return tags
 
-    # ----------------------------------------------------------------- fit lifecycle
+    # ----------------------------------------------------------------- fit
     def fit(self, X, y):
         """Train on parallel texts.
 
@@ -275,48 +324,42 @@ or path, default="char"
         -------
         self : Seq2SeqTranslator
         """
-        self._validate_params()
+        return self._fit(X, y)
+
+    def _check_fit_data(self, X, y, *, continuing: bool) -> _Pairs:
         sources, targets = check_texts(X, "X"), check_texts(y, "y")
         if len(sources) != len(targets):
             raise ValueError(
                 f"X has {len(sources)} source texts but y has {len(targets)} target texts; "
                 f"they must pair up one to one."
             )
-        self.device_ = resolve_device(self.device, type(self).__name__)
-        seed = draw_seed(self.random_state)
-        with seeded(seed, self.device_):
-            if not (self.warm_start and hasattr(self, "module_")):
-                self._initialize(sources, targets)
-            self.module_.to(self.device_)
-            self._train(sources, targets, seed)
-        return self
+        return _Pairs(sources, targets)
 
-    def _initialize(self, sources: list[str], targets: list[str]) -> None:
-        """Set the fitted attributes of a new model; on failure, leave none behind."""
-        try:
-            if self.share_vocabulary:
-                self.source_tokenizer_ = self._fit_tokenizer(
-                    sources + targets, self.tokenizer, generation=True
-                )
-                self.target_tokenizer_ = self.source_tokenizer_
-            else:
-                self.source_tokenizer_ = self._fit_tokenizer(
-                    sources, self.tokenizer, generation=True
-                )
-                spec, param = self.target_tokenizer, "target_tokenizer"
-                if spec is None:
-                    spec, param = self.tokenizer, "tokenizer"
-                self.target_tokenizer_ = self._fit_tokenizer(targets, spec, param, generation=True)
-            for token in (BOS_TOKEN, EOS_TOKEN):  # a ready tokenizer must have them
-                special_id(self.target_tokenizer_, token)
-            self.module_ = self.initialize_module()
-            self.history_: list[dict[str, float]] = []
-        except BaseException:
-            for name in [
-                key for key in vars(self) if key.endswith("_") and not key.startswith("_")
-            ]:
-                delattr(self, name)
-            raise
+    def _fingerprint(self, data: _Pairs):
+        for text in [*data.sources, "\x00", *data.targets]:
+            yield text.encode("utf-8", "surrogatepass")
+
+    def _initialize(self, data: _Pairs, seed: int) -> tuple:
+        """Tokenizers and network of a new model; the pairs encoded."""
+        self.initialize_tokenizers(data.sources, data.targets)
+        self.module_ = self.initialize_module()
+        return self._encode_training_data(data)
+
+    def initialize_tokenizers(self, sources: list[str], targets: list[str]) -> None:
+        """Set ``source_tokenizer_`` and ``target_tokenizer_`` (one object when shared)."""
+        if self.share_vocabulary:
+            self.source_tokenizer_ = self._fit_tokenizer(
+                sources + targets, self.tokenizer, generation=True
+            )
+            self.target_tokenizer_ = self.source_tokenizer_
+        else:
+            self.source_tokenizer_ = self._fit_tokenizer(sources, self.tokenizer, generation=True)
+            spec, param = self.target_tokenizer, "target_tokenizer"
+            if spec is None:
+                spec, param = self.tokenizer, "tokenizer"
+            self.target_tokenizer_ = self._fit_tokenizer(targets, spec, param, generation=True)
+        for token in (BOS_TOKEN, EOS_TOKEN):  # a ready tokenizer must have them
+            special_id(self.target_tokenizer_, token)
 
     def initialize_module(self) -> Seq2SeqNet:
         """Build the encoder-decoder for the fitted tokenizers."""
@@ -349,73 +392,53 @@ or path, default="char"
         target = "tokenizer.json" if shared else "target_tokenizer.json"
         return {"source_tokenizer_": "tokenizer.json", "target_tokenizer_": target}
 
-    def initialize_optimizer(self) -> torch.optim.Optimizer:
-        """AdamW over the parameters."""
-        return adamw(self.module_.parameters(), self.learning_rate, self.weight_decay)
-
     def _encode_sources(self, texts: list[str]) -> list[np.ndarray]:
         return encode(self.source_tokenizer_, texts, self.max_length)
 
-    def _train(self, sources: list[str], targets: list[str], seed: int) -> None:
-        device = self.device_
+    def _encode_training_data(self, data: _Pairs) -> tuple:
         bos = special_id(self.target_tokenizer_, BOS_TOKEN)
         eos = special_id(self.target_tokenizer_, EOS_TOKEN)
-        source_pad, target_pad = pad_id(self.source_tokenizer_), pad_id(self.target_tokenizer_)
-        source_ids = self._encode_sources(sources)
-        target_ids = [
+        targets = [
             np.concatenate([[bos], ids, [eos]])
-            for ids in encode(self.target_tokenizer_, targets, self.max_length - 1)
+            for ids in encode(self.target_tokenizer_, data.targets, self.max_length - 1)
         ]
-        train_idx, valid_idx = validation_split(len(sources), self.validation_fraction, seed)
-        lengths = np.fromiter(map(len, source_ids), np.int64, len(source_ids))
-        rng = np.random.default_rng(seed)
+        return self._encode_sources(data.sources), targets
 
-        def losses(batch: np.ndarray) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-            src, src_len = pad_batch([source_ids[i] for i in batch], source_pad)  # (B, S), (B,)
-            tgt, _ = pad_batch([target_ids[i] for i in batch], target_pad)  # (B, T + 1)
-            src, src_len, tgt = src.to(device), src_len.to(device), tgt.to(device)
-            logits, _ = self.module_(src, src_len, tgt[:, :-1])  # (B, T, V)
-            gold = tgt[:, 1:]  # (B, T)
-            loss = F.cross_entropy(
-                logits.reshape(-1, logits.size(-1)),
-                gold.reshape(-1),
-                ignore_index=target_pad,
-                reduction="sum",
-            )
-            real = gold != target_pad
-            correct = ((logits.argmax(-1) == gold) & real).sum()
-            return loss, real.sum(), correct
+    def _training_set(self, data: _Pairs, encoded: tuple, train_idx: np.ndarray) -> _EncodedPairs:
+        sources, targets = encoded
+        lengths = np.fromiter(map(len, sources), np.int64, len(sources))
+        source_pad, target_pad = pad_id(self.source_tokenizer_), pad_id(self.target_tokenizer_)
+        return _EncodedPairs(sources, targets, lengths, source_pad, target_pad, self.device_)
 
-        def batch_loss(batch: np.ndarray) -> torch.Tensor:
-            loss, count, _ = losses(batch)
-            return loss / count.clamp(min=1)
-
-        def validation_batch(batch: np.ndarray) -> tuple[float, int, int]:
-            loss, n, right = losses(batch)
-            return loss.item(), n.item(), right.item()
-
-        def validate() -> dict[str, float]:
-            batches = (
-                valid_idx[b] for b in bucket_batches(lengths[valid_idx], self.batch_size * 4)
-            )
-            total, count, correct = map(sum, zip(*inference_map(validation_batch, batches, device)))
-            return {"valid_loss": total / max(count, 1), "valid_accuracy": correct / max(count, 1)}
-
-        outcome = run_epochs(
-            self.module_,
-            self.initialize_optimizer(),
-            epoch_batches=lambda epoch: [
-                train_idx[b] for b in bucket_batches(lengths[train_idx], self.batch_size, rng)
-            ],
-            batch_loss=batch_loss,
-            validate=validate if valid_idx is not None else None,
-            max_epochs=self.max_epochs,
-            history=self.history_,
-            grad_clip=self.grad_clip,
-            n_iter_no_change=self.n_iter_no_change,
-            verbose=self.verbose,
+    def _token_losses(
+        self, batch: TranslationBatch
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Summed cross-entropy of the next target piece under teacher forcing, the
+        number of real target pieces, and how many of them the argmax gets right."""
+        logits, _ = self.module_(batch.source_ids, batch.source_lengths, batch.target_ids[:, :-1])
+        gold = batch.target_ids[:, 1:]  # (B, T)
+        loss = F.cross_entropy(
+            logits.reshape(-1, logits.size(-1)),  # (B * T, V)
+            gold.reshape(-1),
+            ignore_index=batch.target_pad,
+            reduction="sum",
         )
-        self.best_epoch_ = outcome.best_epoch
+        real = gold != batch.target_pad
+        return loss, real.sum(), ((logits.argmax(-1) == gold) & real).sum()
+
+    def get_loss(self, batch: TranslationBatch) -> torch.Tensor:
+        """The training loss of a batch: mean cross-entropy per real target piece."""
+        loss, count, _ = self._token_losses(batch)
+        return loss / count.clamp(min=1)
+
+    def validation_step(self, batch: TranslationBatch) -> dict[str, float]:
+        """Sums over a validation batch: cross-entropy and right next pieces, and the
+        ``count`` of real target pieces they are divided by."""
+        loss, count, correct = self._token_losses(batch)
+        return {"loss": loss.item(), "accuracy": correct.item(), "count": count.item()}
+
+    def _inference_batches(self, lengths: np.ndarray) -> list[np.ndarray]:
+        return list(bucket_batches(lengths, self.batch_size * 4))
 
     # -------------------------------------------------------------------- inference
     def _search(self, texts: list[str]) -> tuple[list[np.ndarray], DecodeResult]:
@@ -424,16 +447,12 @@ or path, default="char"
         bos = special_id(self.target_tokenizer_, BOS_TOKEN)
         eos = special_id(self.target_tokenizer_, EOS_TOKEN)
         source_ids = self._encode_sources(texts)
-        lengths = np.fromiter(map(len, source_ids), np.int64, len(source_ids))
         options = {"bos": bos, "eos": eos, "max_length": self.max_output_length}
-        pad = pad_id(self.source_tokenizer_)
 
-        def search(batch: np.ndarray) -> tuple[np.ndarray, DecodeResult]:
-            src, src_len = pad_batch([source_ids[i] for i in batch], pad)  # (B, S), (B,)
-            src, src_len = src.to(self.device_), src_len.to(self.device_)
+        def search(src: torch.Tensor, src_len: torch.Tensor) -> DecodeResult:
             if self.beam_size == 1:
-                return batch, greedy_decode(self.module_, src, src_len, **options)
-            return batch, beam_search(
+                return greedy_decode(self.module_, src, src_len, **options)
+            return beam_search(
                 self.module_,
                 src,
                 src_len,
@@ -442,8 +461,8 @@ or path, default="char"
                 alpha=self.length_penalty,
             )
 
-        batches = bucket_batches(lengths, self.batch_size * 4)
-        parts = list(inference_map(search, batches, self.device_))  # batches on every core
+        chunks = [(np.arange(len(texts)), source_ids)]
+        parts = list(self._map_batches(chunks, search, pad_id(self.source_tokenizer_)))
         n = len(texts)
         merged = DecodeResult([[]] * n, np.zeros(n), [None] * n, [None] * n, np.zeros(n, bool))
         for batch, result in parts:

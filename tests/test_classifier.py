@@ -1,3 +1,5 @@
+import io
+import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -299,14 +301,25 @@ def test_the_words_truncation_cuts_do_not_change_the_prediction(tiny_params, tru
     assert clf.attention_weights([" ".join(words)])[0].shape == (1, 8)
 
 
-def test_verbose_levels(tiny_params, capsys):
+def test_verbose_levels(tiny_params, capsys, monkeypatch):
     BiLSTMAttentionClassifier(**tiny_params, verbose=0).fit(SENTIMENT, SENTIMENT_Y)
     captured = capsys.readouterr()
     assert captured.out == "" and captured.err == ""
     BiLSTMAttentionClassifier(**tiny_params, verbose=1).fit(SENTIMENT, SENTIMENT_Y)
     captured = capsys.readouterr()
-    assert "epoch   1  train_loss" in captured.out and "valid_accuracy" in captured.out
-    assert "epoch 1" in captured.err  # the progress bar
+    lines = captured.out.splitlines()
+    assert [line[:9] for line in lines[1:]] == ["epoch   1", "epoch   2", "epoch   3"]
+    assert "train_loss" in lines[1] and "valid_accuracy" in lines[1]
+    assert captured.err == ""  # a log or a pipe: a line per epoch, no progress bar frames
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    BiLSTMAttentionClassifier(**tiny_params, verbose=1).fit(SENTIMENT, SENTIMENT_Y)
+    assert "epoch 1" in terminal.getvalue() and "batch" in terminal.getvalue()  # the bar
 
 
 class InterruptingClassifier(BiLSTMAttentionClassifier):

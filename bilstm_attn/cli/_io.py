@@ -182,6 +182,7 @@ _NONE_DEFAULT_TYPES = {
     "pretrained_embeddings": str,
     "class_weight": str,
     "target_tokenizer": str,
+    "checkpoint_dir": str,
 }
 
 

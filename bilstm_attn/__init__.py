@@ -7,6 +7,7 @@ from bilstm_attn.exceptions import (
     BilstmAttnError,
     ModelFileError,
     NotFittedError,
+    TrainingDivergedError,
     TrainingInterruptedWarning,
     VersionMismatchWarning,
 )
@@ -19,6 +20,7 @@ __all__ = [
     "ModelFileError",
     "NotFittedError",
     "Seq2SeqTranslator",
+    "TrainingDivergedError",
     "TrainingInterruptedWarning",
     "Translation",
     "VersionMismatchWarning",

@@ -107,7 +107,7 @@ class _FittedState:
         if self.weights is not None:
             estimator.module_.load_state_dict(self.weights)
             estimator.module_.to(estimator.device_).eval()
-            estimator.history_ = self.history
+            estimator.history_[:] = self.history
 
 
 class TorchEstimator:

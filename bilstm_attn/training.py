@@ -194,11 +194,15 @@ def _learning_rate(optimizer: torch.optim.Optimizer) -> float:
     return float(optimizer.param_groups[0]["lr"])
 
 
-def _diverged(what: str, optimizer: torch.optim.Optimizer) -> TrainingDivergedError:
+def _diverged(
+    what: str, optimizer: torch.optim.Optimizer, grad_clip: float | None
+) -> TrainingDivergedError:
     rate = _learning_rate(optimizer)
+    fix = f"lower learning_rate (for example to {rate / 10:g})"
+    if grad_clip is None:
+        fix += " or clip the gradients (for example grad_clip=1.0)"
     return TrainingDivergedError(
-        f"Training diverged: {what}, with learning_rate={rate:g}. Lower learning_rate "
-        f"(for example to {rate / 10:g}) or set grad_clip (for example grad_clip=1.0)."
+        f"Training diverged: {what}, with learning_rate={rate:g}. To train, {fix}."
     )
 
 
@@ -226,7 +230,7 @@ def _train_one_epoch(
         value = loss.item()
         if not math.isfinite(value):
             where = f"epoch {epoch}, batch {number} of {len(batches)}"
-            raise _diverged(f"the training loss of {where} is {value}", optimizer)
+            raise _diverged(f"the training loss of {where} is {value}", optimizer, grad_clip)
         loss.backward()
         if grad_clip is not None:
             nn.utils.clip_grad_norm_(module.parameters(), grad_clip)
@@ -239,7 +243,7 @@ def _train_one_epoch(
             progress.update(1)
             progress.set_postfix(loss=f"{total / count:.4f}", refresh=False)
     if not all(bool(torch.isfinite(p).all()) for p in module.parameters()):
-        raise _diverged(f"the weights after epoch {epoch} are not finite", optimizer)
+        raise _diverged(f"the weights after epoch {epoch} are not finite", optimizer, grad_clip)
     return total / max(count, 1)
 
 
@@ -296,7 +300,8 @@ def _run_epoch(
         else:
             monitored = record["valid_loss"] if steps.validate is not None else train_loss
         if not math.isfinite(monitored):
-            raise _diverged(f"the validation score after epoch {epoch} is {monitored}", optimizer)
+            what = f"the validation score after epoch {epoch} is {monitored}"
+            raise _diverged(what, optimizer, steps.grad_clip)
         return state.stopper.update(module, monitored, epoch)
 
 

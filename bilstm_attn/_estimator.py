@@ -59,6 +59,21 @@ __all__ = ["TorchEstimator", "TrainingSet"]
 T = TypeVar("T")
 
 
+class FitData(Protocol):
+    """The checked data of one fit, as an estimator's ``_check_fit_data`` returns it
+    (:mod:`bilstm_attn.fit_data`)."""
+
+    stratify: np.ndarray | None  # labels the validation split is stratified by
+
+    def __len__(self) -> int: ...
+
+    def check_training_split(self, train_idx: np.ndarray) -> None:
+        """Refuse a training split that cannot be trained on."""
+
+    def fingerprint(self) -> Iterable[bytes]:
+        """The bytes that tell these data from others."""
+
+
 class TrainingSet(Protocol):
     """The encoded training data of one fit, as an estimator's ``_training_set`` builds it."""
 
@@ -129,12 +144,12 @@ class TorchEstimator:
         data = self._check_fit_data(X, y, continuing=continuing, **fit_params)
         checkpoint = None
         if self.checkpoint_dir is not None:
-            checkpoint = read_checkpoint(self, self.checkpoint_dir, self._fingerprint(data))
+            checkpoint = read_checkpoint(self, self.checkpoint_dir, data.fingerprint())
         seed = checkpoint.seed if checkpoint is not None else draw_seed(self.random_state)
         train_idx, valid_idx = validation_split(
-            len(data), self.validation_fraction, seed, stratify=self._stratify(data)
+            len(data), self.validation_fraction, seed, stratify=data.stratify
         )
-        self._check_training_split(data, train_idx)
+        data.check_training_split(train_idx)
         run = _Run(data, seed, device, train_idx, valid_idx, checkpoint, continuing)
         before = _FittedState(self, continuing)
         try:
@@ -170,7 +185,7 @@ class TorchEstimator:
             state = run.checkpoint.restore_training(self.module_, optimizer, rng, run.device)
         writer = None
         if self.checkpoint_dir is not None:
-            writer = CheckpointWriter(self, self.checkpoint_dir, self._fingerprint(run.data))
+            writer = CheckpointWriter(self, self.checkpoint_dir, run.data.fingerprint())
         validate = None if run.valid_idx is None else (lambda: self._validate(run))
 
         def on_epoch_end(loop: LoopState) -> None:
@@ -216,19 +231,8 @@ class TorchEstimator:
         return {f"valid_{name}": value / count for name, value in totals.items()}
 
     # ----------------------------------------------------------------- steps to override
-    def _check_fit_data(self, X, y, *, continuing: bool, **fit_params):
-        """Validate what ``fit`` was given; return it checked (with ``len``)."""
-        raise NotImplementedError
-
-    def _stratify(self, data) -> np.ndarray | None:
-        """Labels to stratify the validation split by (None: a plain random split)."""
-        return None
-
-    def _check_training_split(self, data, train_idx: np.ndarray) -> None:
-        """Refuse a training split that cannot be trained on (before anything changes)."""
-
-    def _fingerprint(self, data) -> Iterable[bytes]:
-        """The bytes that identify the training data (checkpoints belong to them)."""
+    def _check_fit_data(self, X, y, *, continuing: bool, **fit_params) -> FitData:
+        """Validate what ``fit`` was given, before anything changes."""
         raise NotImplementedError
 
     def _monitor(self, record: dict[str, float]) -> float:
@@ -282,6 +286,17 @@ class TorchEstimator:
             return positions, run(ids.to(self.device_), lengths.to(self.device_))
 
         return inference_map(one, batches(), self.device_)
+
+    @staticmethod
+    def _rows(batches: Iterable[tuple[np.ndarray, torch.Tensor]]) -> np.ndarray:
+        """The rows of each batch's tensor (as ``_map_batches`` yields them) in one float64
+        array, row ``i`` for sequence ``i``."""
+        found = [(positions, values.cpu().numpy()) for positions, values in batches]
+        n = sum(len(positions) for positions, _ in found)
+        result = np.empty((n, found[0][1].shape[1]), dtype=np.float64)
+        for positions, values in found:
+            result[positions] = values
+        return result
 
     # ----------------------------------------------------------------- tokenizers
     def _fit_tokenizer(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
 from numbers import Integral, Real
 from typing import TypeVar
 
@@ -19,13 +18,9 @@ from torch import nn
 from bilstm_attn._base import RNN_CLASSES, SHARED_CONSTRAINTS, Choices, make_scorer
 from bilstm_attn._estimator import TorchEstimator
 from bilstm_attn._validation import (
-    check_labels,
-    check_sample_weight,
     check_texts,
-    class_weights,
-    encode_labels,
-    sorted_classes,
 )
+from bilstm_attn.fit_data import ClassifierBatch, EncodedTexts, LabelledTexts
 from bilstm_attn.nn import (
     Attention,
     AttentionPooling,
@@ -36,90 +31,20 @@ from bilstm_attn.nn import (
 )
 from bilstm_attn.persistence import PersistenceMixin, decode_classes, encode_classes
 from bilstm_attn.text import (
+    AUTO_SUBWORD_ABOVE,
     TRUNCATIONS,
-    UNK_TOKEN,
     encode,
     encode_ahead,
-    pad_batch,
     pad_id,
-    read_word_vectors,
     truncate,
+    unknown_share,
     vocab_size,
 )
-from bilstm_attn.word_vectors import ppmi_svd_vectors
+from bilstm_attn.word_vectors import starting_vectors
 
 __all__ = ["BiLSTMAttentionClassifier", "ClassifierBatch"]
 
 T = TypeVar("T")
-
-AUTO_SUBWORD_ABOVE = 0.15
-"""``tokenizer="auto"`` trains wordpiece when more than this share of the training words
-fall outside the word vocabulary (``benchmarks/RESULTS.md`` has the shares measured on the
-benchmark corpora and what wordpiece did to their accuracy)."""
-
-
-def unknown_share(tokenizer, sequences: list[np.ndarray]) -> float:
-    """Share of the pieces in ``sequences`` that are the tokenizer's ``[UNK]``."""
-    unk = tokenizer.token_to_id(UNK_TOKEN)
-    total = sum(len(ids) for ids in sequences)
-    if unk is None or total == 0:
-        return 0.0
-    return sum(int(np.count_nonzero(ids == unk)) for ids in sequences) / total
-
-
-@dataclass
-class ClassifierBatch:
-    """One batch of training or validation texts, as ``get_loss`` and ``validation_step``
-    receive it (tensors on the device of the fit).
-
-    Attributes
-    ----------
-    ids : Tensor of shape (B, S), long
-        Token ids, right-padded with the tokenizer's ``[PAD]``.
-    lengths : Tensor of shape (B,), long
-        Pieces of each text.
-    targets : Tensor of shape (B,), long
-        Position of each label in ``classes_``.
-    weights : Tensor of shape (B,)
-        ``sample_weight`` times ``class_weight``, scaled to a mean of 1 over the texts
-        trained on.
-    """
-
-    ids: torch.Tensor
-    lengths: torch.Tensor
-    targets: torch.Tensor
-    weights: torch.Tensor
-
-
-@dataclass
-class _LabelledTexts:
-    """The checked training data of one fit (see ``_check_fit_data``)."""
-
-    texts: list[str]
-    classes: np.ndarray
-    targets: np.ndarray  # (N,) positions in classes
-    weights: np.ndarray  # (N,) sample_weight times class_weight
-
-    def __len__(self) -> int:
-        return len(self.texts)
-
-
-@dataclass
-class _EncodedTexts:
-    """The training data encoded: what batches are cut from."""
-
-    sequences: list[np.ndarray]
-    lengths: np.ndarray
-    targets: torch.Tensor  # (N,) on the device of the fit
-    weights: torch.Tensor  # (N,)
-    pad: int
-
-    def batch(self, index: np.ndarray) -> ClassifierBatch:
-        ids, lengths = pad_batch([self.sequences[i] for i in index], self.pad)  # (B, S), (B,)
-        device = self.targets.device
-        return ClassifierBatch(
-            ids.to(device), lengths.to(device), self.targets[index], self.weights[index]
-        )
 
 
 class BiLSTMAttentionClassifier(PersistenceMixin, TorchEstimator, ClassifierMixin, BaseEstimator):
@@ -128,57 +53,46 @@ class BiLSTMAttentionClassifier(PersistenceMixin, TorchEstimator, ClassifierMixi
     Raw texts go in; the estimator trains its own tokenizer on them, encodes them with a
     bidirectional LSTM (or GRU), pools the states with learned attention queries
     (Yang et al., 2016; Lin et al., 2017) and classifies the pooled vector. The pooling
-    weights say which words a prediction rested on (they are not by themselves a
-    faithful attribution; compare them with gradient-based ones).
+    weights say where the model looked (not by themselves why: see ``explain``).
 
     Parameters
     ----------
     tokenizer : {"auto", "word", "bpe", "wordpiece", "unigram"}, tokenizers.Tokenizer \
 or path, default="auto"
-        How texts are cut into pieces. A kind is trained on the texts given to ``fit``;
-        a ready ``tokenizers.Tokenizer`` or the path of a ``tokenizer.json`` is copied
-        (never changed) and used as it is. ``"auto"`` trains ``"word"``, and
-        ``"wordpiece"`` instead when more than 15% of the training words are out of the
-        word vocabulary (as in Korean, whose words carry particles).
+        A kind trained on the texts given to ``fit``, or a ready ``tokenizers.Tokenizer``
+        or ``tokenizer.json`` path, copied (never changed). ``"auto"`` trains ``"word"``,
+        or ``"wordpiece"`` when more than 15% of the training words are out of the word
+        vocabulary (as in Korean, whose words carry particles).
     vocab_size : int, default=60000
-        Largest vocabulary of a trained tokenizer. Words left out become ``[UNK]``.
+        Largest vocabulary of a trained tokenizer; words left out become ``[UNK]``.
     min_frequency : int, default=2
         Pieces seen fewer times in training are left out of a trained vocabulary.
     lowercase : bool, default=True
         Lowercase texts (after NFKC normalisation) in a trained tokenizer.
     max_length : int or None, default=800
-        Longest sequence of pieces; longer texts are cut to ``max_length`` pieces as
-        ``truncation`` says (the model does not see the rest). None keeps every piece.
+        Longest sequence of pieces the model reads; None reads every piece.
     truncation : {"head_tail", "head", "tail"}, default="head_tail"
-        Which pieces of a longer text are kept: the first ``max_length // 4`` and the
-        last ``max_length - max_length // 4`` (``"head_tail"``), the first
-        ``max_length`` (``"head"``) or the last ``max_length`` (``"tail"``).
+        Which pieces of a longer text are read: the first ``max_length // 4`` and the
+        last ``max_length - max_length // 4``, the first or the last ``max_length``.
     embedding_dim : int, default=128
-        Size of the token embeddings.
     hidden_size : int, default=128
-        State size of each LSTM direction (the pooled vector has 2 * hidden_size).
+        State size of each direction (the pooled vector has 2 * hidden_size).
     num_layers : int, default=1
         Stacked bidirectional layers.
     rnn : {"lstm", "gru"}, default="lstm"
-        Recurrent cell.
     attention : {"dot", "additive", "general", "scaled_dot"}, default="dot"
-        Score function of the pooling attention: ``"dot"`` scores each state by its dot
-        product with a learned query, ``"additive"`` by ``v^T tanh(W h + U q)``
-        (``benchmarks/RESULTS.md`` compares them).
+        Score of the pooling attention: a state's dot product with a learned query,
+        ``v^T tanh(W h + U q)`` (additive), ``q^T W h`` (general) or the scaled dot.
     attention_size : int or None, default=64
-        Size of the additive score's tanh layer, ``v^T tanh(W h + U q)`` (None: the size
-        of the states, 2 * hidden_size); the other scores have none.
+        Size of the additive score's tanh layer (None: 2 * hidden_size).
     attention_heads : int, default=1
         Learned pooling queries; their contexts are concatenated.
     dropout : float, default=0.3
         Dropout on embeddings, between layers and on the pooled vector.
     pretrained_embeddings : "ppmi", str, path or None, default="ppmi"
-        Where the embeddings start from. ``"ppmi"``: word vectors learned from the texts
-        given to ``fit`` (whole, before truncation) before training: positive PMI of
-        co-occurrences within 5 pieces and a truncated SVD
-        (:mod:`bilstm_attn.word_vectors`). Any other string or path: a word2vec or GloVe
-        text file, whose vector size must equal ``embedding_dim`` (write ``"./ppmi"`` for
-        a file of that name). None: random.
+        Where the embeddings start: ``"ppmi"`` learns word vectors from the texts given
+        to ``fit`` (:mod:`bilstm_attn.word_vectors`); a path names a word2vec or GloVe
+        text file of ``embedding_dim`` numbers a vector; None is random.
     freeze_embeddings : bool, default=False
         Keep pretrained embeddings fixed.
     learning_rate : float, default=1e-3
@@ -188,7 +102,6 @@ or path, default="auto"
     batch_size : int, default=64
         Texts per training batch (batches group texts of similar length).
     max_epochs : int, default=30
-        Most passes over the training data (early stopping usually ends sooner).
     grad_clip : float or None, default=5.0
         Largest gradient norm; None turns clipping off.
     average_decay : float or None, default=0.999
@@ -203,10 +116,9 @@ or path, default="auto"
     class_weight : dict, "balanced" or None, default=None
         Weights per class, multiplied into ``sample_weight``.
     validation_fraction : float or None, default=0.1
-        Share of the training texts held out (stratified) to pick the epoch with the
-        best validation accuracy and stop early. None trains on everything for
-        ``max_epochs`` epochs, or until the training loss stops improving for
-        ``n_iter_no_change`` epochs.
+        Share of the training texts held out (stratified) to pick the epoch of the best
+        validation accuracy and stop early; None trains on all, stopping on the
+        training loss.
     n_iter_no_change : int or None, default=3
         Stop after this many epochs without improvement; None never stops early.
     warm_start : bool, default=False
@@ -250,19 +162,15 @@ or path, default="auto"
 
     Notes
     -----
-    An empty text, or one that is only whitespace, has no pieces; it is classified from
-    the model's bias alone. Texts are never altered, but normalisation (NFKC, lowercase)
-    applies to what the model sees.
+    A text without pieces (empty, whitespace) is classified from the model's bias alone.
 
-    ``fit`` checks the data and parameters before it changes anything; if it fails
-    (a bad value, a diverging loss, :class:`~bilstm_attn.exceptions.TrainingDivergedError`)
-    the estimator keeps the model it had. The steps of a fit are methods a subclass can
-    override: ``initialize_tokenizers``, ``initialize_module``, ``initialize_optimizer``,
-    ``get_loss`` and ``validation_step`` (:mod:`bilstm_attn._estimator`).
+    ``fit`` checks data and parameters before it changes anything, and a fit that fails
+    (a bad value, :class:`~bilstm_attn.exceptions.TrainingDivergedError`) leaves the
+    model there was. Its steps are methods to override (:mod:`bilstm_attn._estimator`):
+    ``initialize_tokenizers``, ``initialize_module``, ``initialize_optimizer``,
+    ``get_loss`` (the README has a focal loss) and ``validation_step``.
 
-    On CPU, prediction (and ``fit``'s validation pass) runs its batches in
-    ``torch.get_num_threads()`` worker threads of one torch thread each, with the same
-    results as one thread; ``torch.set_num_threads(1)`` keeps them in the calling thread.
+    On CPU, prediction runs its batches in ``torch.get_num_threads()`` one-thread workers.
 
     Examples
     --------
@@ -274,18 +182,6 @@ or path, default="auto"
     ...                                 validation_fraction=None, random_state=0)
     >>> clf.fit(X, y).predict(["wonderful", "awful"]).tolist()
     ['pos', 'neg']
-
-    A loss of your own is a method (here the focal loss of Lin et al., 2017):
-
-    >>> class FocalLossClassifier(BiLSTMAttentionClassifier):
-    ...     def get_loss(self, batch):
-    ...         logits = self.module_(batch.ids, batch.lengths).logits  # (B, C)
-    ...         log_p = logits.log_softmax(-1)
-    ...         log_p = log_p.gather(1, batch.targets[:, None]).squeeze(1)  # (B,)
-    ...         focal = -((1 - log_p.exp()) ** 2) * log_p
-    ...         return (focal * batch.weights).mean()
-    >>> FocalLossClassifier(**clf.get_params()).fit(X, y).predict(["awful"]).tolist()
-    ['neg']
     """
 
     _parameter_constraints: dict = {
@@ -390,42 +286,16 @@ or path, default="auto"
         """
         return self._fit(X, y, sample_weight=sample_weight)
 
-    def _check_fit_data(self, X, y, *, continuing: bool, sample_weight=None) -> _LabelledTexts:
-        texts = check_texts(X, "X")
-        labels = check_labels(y, len(texts), "y")
-        weights = check_sample_weight(sample_weight, len(texts))
-        classes = self.classes_ if continuing else sorted_classes(labels)
-        if len(classes) < 2:
-            raise ValueError(
-                f"y has a single class ({classes[0]!r}); a classifier needs labels of at "
-                f"least 2 classes."
-            )
-        targets = encode_labels(labels, classes)
-        weights = weights * class_weights(self.class_weight, classes, targets)[targets]
-        return _LabelledTexts(texts, classes, targets, weights)
-
-    def _stratify(self, data: _LabelledTexts) -> np.ndarray:
-        return data.targets
-
-    def _check_training_split(self, data: _LabelledTexts, train_idx: np.ndarray) -> None:
-        if data.weights[train_idx].sum() <= 0:
-            raise ValueError(
-                "sample_weight and class_weight leave every training text with weight 0; "
-                "give some texts a positive weight."
-            )
-
-    def _fingerprint(self, data: _LabelledTexts) -> Iterator[bytes]:
-        yield from (text.encode("utf-8", "surrogatepass") for text in data.texts)
-        yield repr(data.classes.tolist()).encode()
-        yield data.targets.astype("<i8").tobytes()
-        yield data.weights.astype("<f8").tobytes()
+    def _check_fit_data(self, X, y, *, continuing: bool, sample_weight=None) -> LabelledTexts:
+        classes = self.classes_ if continuing else None
+        return LabelledTexts.check(X, y, sample_weight, self.class_weight, classes)
 
     def _monitor(self, record: dict[str, float]) -> float:
         """Validation error rate: accuracy rather than loss, which bottoms out an epoch
         or two before accuracy does (the model grows confident on what it gets right)."""
         return 1.0 - record["valid_accuracy"]
 
-    def _initialize(self, data: _LabelledTexts, seed: int) -> list[np.ndarray]:
+    def _initialize(self, data: LabelledTexts, seed: int) -> list[np.ndarray]:
         """Classes, tokenizer and network of a new model; the texts encoded, truncated."""
         self.classes_ = data.classes
         whole = self.initialize_tokenizers(data.texts)  # untruncated: for word vectors
@@ -474,7 +344,12 @@ or path, default="auto"
         pretrained = None
         if self.pretrained_embeddings is not None and read_pretrained:
             rng = rng if rng is not None else np.random.default_rng(0)
-            pretrained = torch.from_numpy(self._pretrained_vectors(rng, sequences or []))
+            vocab = self.tokenizer_.get_vocab(with_added_tokens=True)
+            matrix, self.embedding_coverage_ = starting_vectors(
+                self.pretrained_embeddings, sequences or [], vocab, n_vocab, pad,
+                self.embedding_dim, rng, type(self).__name__,
+            )  # fmt: skip
+            pretrained = torch.from_numpy(matrix)
         embedding = make_embedding(n_vocab, self.embedding_dim, pad, pretrained)
         frozen = self.freeze_embeddings and self.pretrained_embeddings is not None
         embedding.weight.requires_grad_(not frozen)
@@ -492,47 +367,13 @@ or path, default="auto"
         head = nn.Linear(self.attention_heads * size, len(self.classes_))
         return ClassifierNet(encoder, pooling, head, dropout=self.dropout)
 
-    def _pretrained_vectors(
-        self, rng: np.random.Generator, sequences: list[np.ndarray]
-    ) -> np.ndarray:
-        """The starting embedding matrix named by ``pretrained_embeddings``."""
-        if self.pretrained_embeddings == "ppmi":
-            n_vocab, pad = vocab_size(self.tokenizer_), pad_id(self.tokenizer_)
-            matrix, found = ppmi_svd_vectors(
-                sequences, n_vocab, self.embedding_dim, rng, skip=[pad]
-            )
-            self.embedding_coverage_ = found / n_vocab
-            return matrix
-        path = self.pretrained_embeddings
-        if not os.path.isfile(path):
-            raise FileNotFoundError(
-                f"The 'pretrained_embeddings' parameter of {type(self).__name__} names "
-                f"{os.fspath(path)!r}, which is not a file."
-            )
-        matrix, found = read_word_vectors(path, self.tokenizer_, rng)
-        if matrix.shape[1] != self.embedding_dim:
-            raise ValueError(
-                f"The vectors in pretrained_embeddings have {matrix.shape[1]} dimensions but "
-                f"embedding_dim is {self.embedding_dim}; set embedding_dim={matrix.shape[1]}."
-            )
-        self.embedding_coverage_ = found / matrix.shape[0]
-        return matrix
-
-    def _encode_training_data(self, data: _LabelledTexts) -> list[np.ndarray]:
+    def _encode_training_data(self, data: LabelledTexts) -> list[np.ndarray]:
         return encode(self.tokenizer_, data.texts, self.max_length, self.truncation)
 
     def _training_set(
-        self, data: _LabelledTexts, sequences: list[np.ndarray], train_idx: np.ndarray
-    ) -> _EncodedTexts:
-        lengths = np.fromiter(map(len, sequences), np.int64, len(sequences))
-        weights = data.weights / data.weights[train_idx].mean()
-        return _EncodedTexts(
-            sequences,
-            lengths,
-            torch.from_numpy(data.targets).to(self.device_),
-            torch.from_numpy(weights).float().to(self.device_),
-            pad_id(self.tokenizer_),
-        )
+        self, data: LabelledTexts, sequences: list[np.ndarray], train_idx: np.ndarray
+    ) -> EncodedTexts:
+        return data.encoded(sequences, train_idx, pad_id(self.tokenizer_), self.device_)
 
     def get_loss(self, batch: ClassifierBatch) -> torch.Tensor:
         """The training loss of a batch: cross-entropy weighted by ``batch.weights``.
@@ -597,22 +438,9 @@ or path, default="auto"
 
         return self._map_batches(chunks, run, pad_id(self.tokenizer_))
 
-    def _collect(
-        self,
-        chunks: Iterable[tuple[np.ndarray, list[np.ndarray]]],
-        pick: Callable[[ClassifierOutput], torch.Tensor],
-    ) -> np.ndarray:
-        """One row per sequence of ``pick(output)``, in the order of the sequences."""
-        rows = list(self._each_batch(chunks, lambda out, _: pick(out).cpu().numpy()))
-        n = sum(len(batch) for batch, _ in rows)
-        result = np.empty((n, rows[0][1].shape[1]), dtype=np.float64)
-        for batch, values in rows:
-            result[batch] = values
-        return result
-
     def _proba(self, chunks: Iterable[tuple[np.ndarray, list[np.ndarray]]]) -> np.ndarray:
         """Probabilities of the sequences in ``chunks``, in their order."""
-        proba = self._collect(chunks, lambda out: out.logits.double().softmax(-1))
+        proba = self._rows(self._each_batch(chunks, lambda out, _: out.logits.double().softmax(-1)))
         return proba / proba.sum(axis=1, keepdims=True)
 
     def _sequence_proba(self, sequences: list[np.ndarray]) -> np.ndarray:
@@ -645,7 +473,7 @@ or path, default="auto"
         -------
         ndarray of shape (n_samples, attention_heads * 2 * hidden_size)
         """
-        return self._collect(self._chunks(X), lambda out: out.pooled)
+        return self._rows(self._each_batch(self._chunks(X), lambda out, _: out.pooled))
 
     def explain(self, X, method: str = "attention", *, n_steps: int = 50) -> list:
         """Which words each prediction rested on; see :func:`bilstm_attn.explain.explain`.

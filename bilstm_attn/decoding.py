@@ -6,6 +6,7 @@ the attention matrix (target x source) of every output filled in.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -41,6 +42,20 @@ class DecodeResult:
     attention: list[np.ndarray]
     token_scores: list[np.ndarray]
     finished: np.ndarray
+
+    @classmethod
+    def gather(cls, parts: Iterable[tuple[np.ndarray, DecodeResult]], n: int) -> DecodeResult:
+        """One result for ``n`` sources from the results of batches of them:
+        ``(positions, result)`` pairs, row ``r`` of a result being source ``positions[r]``."""
+        merged = cls([[]] * n, np.zeros(n), [None] * n, [None] * n, np.zeros(n, dtype=bool))
+        for positions, result in parts:
+            for row, index in enumerate(positions.tolist()):
+                merged.tokens[index] = result.tokens[row]
+                merged.scores[index] = result.scores[row]
+                merged.attention[index] = result.attention[row]
+                merged.token_scores[index] = result.token_scores[row]
+                merged.finished[index] = result.finished[row]
+        return merged
 
 
 def length_penalty(length: int, alpha: float) -> float:

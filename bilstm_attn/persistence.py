@@ -241,8 +241,10 @@ def _fail(directory: Path, problem: str) -> ModelFileError:
 
 
 def _read_config(directory: Path) -> dict[str, Any]:
+    if not directory.exists():
+        raise _fail(directory, "there is no such directory.")
     if not directory.is_dir():
-        raise _fail(directory, "it is not a directory written by save().")
+        raise _fail(directory, "it is a file, not a directory written by save().")
     path = directory / CONFIG
     if not path.is_file():
         raise _fail(

@@ -38,6 +38,7 @@ from tokenizers import (
 from bilstm_attn.subword import count_words, learn_bpe
 
 __all__ = [
+    "AUTO_SUBWORD_ABOVE",
     "BOS_TOKEN",
     "EOS_TOKEN",
     "GENERATION_KINDS",
@@ -54,10 +55,10 @@ __all__ = [
     "pad_batch",
     "pad_id",
     "piece_word_index",
-    "read_word_vectors",
     "sorted_batches",
     "special_id",
     "truncate",
+    "unknown_share",
     "vocab_size",
     "word_spans",
 ]
@@ -217,6 +218,21 @@ def _canonical_unigram(tokenizer: Tokenizer, n_specials: int) -> models.Unigram:
     learnt = [(piece, round(score, _UNIGRAM_DECIMALS)) for piece, score in learnt]
     learnt.sort(key=lambda item: (-item[1], item[0]))
     return models.Unigram(specials + learnt, unk_id=state["unk_id"], byte_fallback=False)
+
+
+AUTO_SUBWORD_ABOVE = 0.15
+"""``tokenizer="auto"`` trains wordpiece when more than this share of the training words
+fall outside the word vocabulary (``benchmarks/RESULTS.md`` has the shares measured on the
+benchmark corpora and what wordpiece did to their accuracy)."""
+
+
+def unknown_share(tokenizer: Tokenizer, sequences: list[np.ndarray]) -> float:
+    """Share of the pieces in ``sequences`` that are the tokenizer's ``[UNK]``."""
+    unk = tokenizer.token_to_id(UNK_TOKEN)
+    total = sum(len(ids) for ids in sequences)
+    if unk is None or total == 0:
+        return 0.0
+    return sum(int(np.count_nonzero(ids == unk)) for ids in sequences) / total
 
 
 def detokenize(tokenizer: Tokenizer, ids: Sequence[int]) -> str:
@@ -553,59 +569,3 @@ def sorted_batches(lengths: np.ndarray, max_tokens: int) -> list[np.ndarray]:
     if start < len(order):
         batches.append(order[start:])
     return batches
-
-
-def read_word_vectors(
-    path: str | os.PathLike, tokenizer: Tokenizer, rng: np.random.Generator
-) -> tuple[np.ndarray, int]:
-    """An embedding matrix for ``tokenizer``'s vocabulary from a word2vec/GloVe text file.
-
-    Each line is a word followed by its vector, separated by spaces; a word2vec header
-    line (``count dim``) is skipped. Vocabulary entries not in the file (and sub-word
-    pieces) get random vectors with the file's mean and standard deviation; the padding
-    row is zero. A word is looked up as written, then lowercased.
-
-    Returns
-    -------
-    matrix : ndarray of shape (vocab_size(tokenizer), dim)
-    found : int
-        Vocabulary entries initialised from the file.
-    """
-    vocab = tokenizer.get_vocab(with_added_tokens=True)
-    vectors: dict[int, np.ndarray] = {}
-    dim = None
-    with open(path, encoding="utf-8", errors="replace") as handle:
-        for line_no, line in enumerate(handle, start=1):
-            parts = line.rstrip().split(" ")
-            if line_no == 1 and len(parts) == 2 and all(p.isdigit() for p in parts):
-                continue  # word2vec header
-            if len(parts) < 2:
-                continue
-            try:
-                values = np.asarray(parts[1:], dtype=np.float32)
-            except ValueError:
-                raise ValueError(
-                    f"{os.fspath(path)}, line {line_no}: not a word followed by numbers."
-                ) from None
-            dim = dim or len(values)
-            if len(values) != dim:
-                raise ValueError(
-                    f"{os.fspath(path)}, line {line_no}: vector of size {len(values)}, "
-                    f"but the first vector has size {dim}."
-                )
-            word = parts[0]
-            for key in (word, word.lower()):
-                token_id = vocab.get(key)
-                if token_id is not None and token_id not in vectors:
-                    vectors[token_id] = values
-                    break
-    if dim is None:
-        raise ValueError(f"{os.fspath(path)} holds no word vectors.")
-    found = np.stack(list(vectors.values())) if vectors else np.zeros((1, dim), np.float32)
-    std = float(found.std()) or 0.1
-    matrix = rng.normal(float(found.mean()), std, size=(vocab_size(tokenizer), dim))
-    matrix = matrix.astype(np.float32)
-    for token_id, values in vectors.items():
-        matrix[token_id] = values
-    matrix[pad_id(tokenizer)] = 0.0
-    return matrix, len(vectors)

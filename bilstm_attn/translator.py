@@ -18,6 +18,7 @@ from bilstm_attn._base import RNN_CLASSES, SHARED_CONSTRAINTS, Choices, make_sco
 from bilstm_attn._estimator import TorchEstimator
 from bilstm_attn._validation import check_texts
 from bilstm_attn.decoding import DecodeResult, beam_search, greedy_decode
+from bilstm_attn.fit_data import EncodedPairs, TextPairs, TranslationBatch
 from bilstm_attn.nn import (
     Attention,
     BahdanauDecoder,
@@ -33,7 +34,6 @@ from bilstm_attn.text import (
     bucket_batches,
     detokenize,
     encode,
-    pad_batch,
     pad_id,
     special_id,
     vocab_size,
@@ -80,57 +80,6 @@ class Translation:
         from bilstm_attn.render import attention_ansi
 
         return attention_ansi(self.source_tokens, self.tokens, self.attention)
-
-
-@dataclass
-class TranslationBatch:
-    """One batch of training or validation pairs, as ``get_loss`` and ``validation_step``
-    receive it (tensors on the device of the fit).
-
-    Attributes
-    ----------
-    source_ids : Tensor of shape (B, S), long
-        Source ids, right-padded with the source tokenizer's ``[PAD]``.
-    source_lengths : Tensor of shape (B,), long
-    target_ids : Tensor of shape (B, T + 1), long
-        ``[BOS]``, the target ids, ``[EOS]``, right-padded with the target ``[PAD]``.
-    target_pad : int
-        The target ``[PAD]`` id.
-    """
-
-    source_ids: torch.Tensor
-    source_lengths: torch.Tensor
-    target_ids: torch.Tensor
-    target_pad: int
-
-
-@dataclass
-class _Pairs:
-    """The checked training pairs of one fit."""
-
-    sources: list[str]
-    targets: list[str]
-
-    def __len__(self) -> int:
-        return len(self.sources)
-
-
-@dataclass
-class _EncodedPairs:
-    """The training pairs encoded: what batches are cut from."""
-
-    sources: list[np.ndarray]
-    targets: list[np.ndarray]  # [BOS] ids [EOS]
-    lengths: np.ndarray  # (N,) source pieces
-    source_pad: int
-    target_pad: int
-    device: torch.device
-
-    def batch(self, index: np.ndarray) -> TranslationBatch:
-        src, src_len = pad_batch([self.sources[i] for i in index], self.source_pad)  # (B, S)
-        tgt, _ = pad_batch([self.targets[i] for i in index], self.target_pad)  # (B, T + 1)
-        device = self.device
-        return TranslationBatch(src.to(device), src_len.to(device), tgt.to(device), self.target_pad)
 
 
 class Seq2SeqTranslator(PersistenceMixin, TorchEstimator, BaseEstimator):
@@ -326,20 +275,10 @@ or path, default="char"
         """
         return self._fit(X, y)
 
-    def _check_fit_data(self, X, y, *, continuing: bool) -> _Pairs:
-        sources, targets = check_texts(X, "X"), check_texts(y, "y")
-        if len(sources) != len(targets):
-            raise ValueError(
-                f"X has {len(sources)} source texts but y has {len(targets)} target texts; "
-                f"they must pair up one to one."
-            )
-        return _Pairs(sources, targets)
+    def _check_fit_data(self, X, y, *, continuing: bool) -> TextPairs:
+        return TextPairs.check(X, y)
 
-    def _fingerprint(self, data: _Pairs):
-        for text in [*data.sources, "\x00", *data.targets]:
-            yield text.encode("utf-8", "surrogatepass")
-
-    def _initialize(self, data: _Pairs, seed: int) -> tuple:
+    def _initialize(self, data: TextPairs, seed: int) -> tuple:
         """Tokenizers and network of a new model; the pairs encoded."""
         self.initialize_tokenizers(data.sources, data.targets)
         self.module_ = self.initialize_module()
@@ -395,7 +334,7 @@ or path, default="char"
     def _encode_sources(self, texts: list[str]) -> list[np.ndarray]:
         return encode(self.source_tokenizer_, texts, self.max_length)
 
-    def _encode_training_data(self, data: _Pairs) -> tuple:
+    def _encode_training_data(self, data: TextPairs) -> tuple:
         bos = special_id(self.target_tokenizer_, BOS_TOKEN)
         eos = special_id(self.target_tokenizer_, EOS_TOKEN)
         targets = [
@@ -404,11 +343,11 @@ or path, default="char"
         ]
         return self._encode_sources(data.sources), targets
 
-    def _training_set(self, data: _Pairs, encoded: tuple, train_idx: np.ndarray) -> _EncodedPairs:
+    def _training_set(self, data: TextPairs, encoded: tuple, train_idx: np.ndarray) -> EncodedPairs:
         sources, targets = encoded
         lengths = np.fromiter(map(len, sources), np.int64, len(sources))
         source_pad, target_pad = pad_id(self.source_tokenizer_), pad_id(self.target_tokenizer_)
-        return _EncodedPairs(sources, targets, lengths, source_pad, target_pad, self.device_)
+        return EncodedPairs(sources, targets, lengths, source_pad, target_pad, self.device_)
 
     def _token_losses(
         self, batch: TranslationBatch
@@ -462,16 +401,8 @@ or path, default="char"
             )
 
         chunks = [(np.arange(len(texts)), source_ids)]
-        parts = list(self._map_batches(chunks, search, pad_id(self.source_tokenizer_)))
-        n = len(texts)
-        merged = DecodeResult([[]] * n, np.zeros(n), [None] * n, [None] * n, np.zeros(n, bool))
-        for batch, result in parts:
-            for row, index in enumerate(batch):
-                merged.tokens[index] = result.tokens[row]
-                merged.scores[index] = result.scores[row]
-                merged.attention[index] = result.attention[row]
-                merged.token_scores[index] = result.token_scores[row]
-                merged.finished[index] = result.finished[row]
+        parts = self._map_batches(chunks, search, pad_id(self.source_tokenizer_))
+        merged = DecodeResult.gather(parts, len(texts))
         return source_ids, merged
 
     def predict(self, X) -> list[str]:
@@ -512,15 +443,25 @@ or path, default="char"
             score=float(result.scores[0]),
         )
 
-    def score(self, X, y) -> float:
-        """Corpus BLEU (``metric="bleu"``, sacrebleu, 0-100) or exact-match share (0-1)."""
+    def score(self, X, y, *, metric: str | None = None) -> float:
+        """Corpus BLEU (sacrebleu, 0-100) or the share of exact matches (0-1).
+
+        Parameters
+        ----------
+        X, y : source texts and their reference translations
+        metric : {"bleu", "exact"} or None, default=None
+            None uses the ``metric`` parameter (which ``GridSearchCV`` scores by).
+        """
+        metric = self.metric if metric is None else metric
+        if metric not in ("bleu", "exact"):
+            raise ValueError(f"metric must be 'bleu', 'exact' or None. Got {metric!r} instead.")
         references = check_texts(y, "y")
         hypotheses = self.predict(check_texts(X, "X"))
         if len(hypotheses) != len(references):
             raise ValueError(
                 f"X has {len(hypotheses)} source texts but y has {len(references)} references."
             )
-        if self.metric == "exact":
+        if metric == "exact":
             return float(np.mean([h == r for h, r in zip(hypotheses, references)]))
         import sacrebleu
 

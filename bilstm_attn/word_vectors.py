@@ -7,17 +7,28 @@ smoothed, alpha = 0.75) and keep the top singular directions of that matrix
 learned from word embeddings", TACL: PPMI + SVD with ``U * sqrt(S)`` matches word2vec's
 skip-gram on similarity tasks). No download and no second corpus: the vectors start
 the classifier's embedding from what co-occurs in the texts given to ``fit``.
+
+Or vectors read from a word2vec or GloVe text file (:func:`read_word_vectors`);
+:func:`starting_vectors` picks between the two as the classifier's
+``pretrained_embeddings`` says.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import os
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import scipy.sparse as sp
 from sklearn.utils.extmath import randomized_svd
 
-__all__ = ["cooccurrence_counts", "ppmi", "ppmi_svd_vectors"]
+__all__ = [
+    "cooccurrence_counts",
+    "ppmi",
+    "ppmi_svd_vectors",
+    "read_word_vectors",
+    "starting_vectors",
+]
 
 
 def cooccurrence_counts(
@@ -113,3 +124,97 @@ def ppmi_svd_vectors(
     vectors[seen] = learned[seen] / norms[seen] * np.sqrt(dim)
     vectors[list(skip)] = 0.0
     return vectors.astype(np.float32), int(seen.sum())
+
+
+def read_word_vectors(
+    path: str | os.PathLike,
+    vocab: Mapping[str, int],
+    n_rows: int,
+    pad: int,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, int]:
+    """An embedding matrix for a vocabulary (piece -> id) from a word2vec/GloVe text file.
+
+    Each line is a word followed by its vector, separated by spaces; a word2vec header
+    line (``count dim``) is skipped. Vocabulary entries not in the file (and sub-word
+    pieces) get random vectors with the file's mean and standard deviation; the padding
+    row is zero. A word is looked up as written, then lowercased.
+
+    Returns
+    -------
+    matrix : ndarray of shape (n_rows, dim)
+        Row ``pad`` is zero.
+    found : int
+        Vocabulary entries initialised from the file.
+    """
+    vectors: dict[int, np.ndarray] = {}
+    dim = None
+    with open(path, encoding="utf-8", errors="replace") as handle:
+        for line_no, line in enumerate(handle, start=1):
+            parts = line.rstrip().split(" ")
+            if line_no == 1 and len(parts) == 2 and all(p.isdigit() for p in parts):
+                continue  # word2vec header
+            if len(parts) < 2:
+                continue
+            try:
+                values = np.asarray(parts[1:], dtype=np.float32)
+            except ValueError:
+                raise ValueError(
+                    f"{os.fspath(path)}, line {line_no}: not a word followed by numbers."
+                ) from None
+            dim = dim or len(values)
+            if len(values) != dim:
+                raise ValueError(
+                    f"{os.fspath(path)}, line {line_no}: vector of size {len(values)}, "
+                    f"but the first vector has size {dim}."
+                )
+            word = parts[0]
+            for key in (word, word.lower()):
+                token_id = vocab.get(key)
+                if token_id is not None and token_id not in vectors:
+                    vectors[token_id] = values
+                    break
+    if dim is None:
+        raise ValueError(f"{os.fspath(path)} holds no word vectors.")
+    found = np.stack(list(vectors.values())) if vectors else np.zeros((1, dim), np.float32)
+    std = float(found.std()) or 0.1
+    matrix = rng.normal(float(found.mean()), std, size=(n_rows, dim))
+    matrix = matrix.astype(np.float32)
+    for token_id, values in vectors.items():
+        matrix[token_id] = values
+    matrix[pad] = 0.0
+    return matrix, len(vectors)
+
+
+def starting_vectors(
+    spec: str | os.PathLike,
+    sequences: Sequence[np.ndarray],
+    vocab: Mapping[str, int],
+    n_rows: int,
+    pad: int,
+    dim: int,
+    rng: np.random.Generator,
+    owner: str = "the classifier",
+) -> tuple[np.ndarray, float]:
+    """The starting embedding matrix that ``pretrained_embeddings=spec`` of ``owner`` names.
+
+    ``"ppmi"`` learns it from ``sequences`` (:func:`ppmi_svd_vectors`); anything else is
+    the path of a word-vector file, whose vectors must have ``dim`` numbers. Returns the
+    matrix and the share of the vocabulary it found vectors for.
+    """
+    if spec == "ppmi":
+        matrix, found = ppmi_svd_vectors(sequences, n_rows, dim, rng, skip=[pad])
+        return matrix, found / n_rows
+    if not os.path.isfile(spec):
+        raise FileNotFoundError(
+            f"The 'pretrained_embeddings' parameter of {owner} names {os.fspath(spec)!r}, "
+            f"which is not a file; give the path of a word2vec or GloVe text file, 'ppmi' "
+            f"or None."
+        )
+    matrix, found = read_word_vectors(spec, vocab, n_rows, pad, rng)
+    if matrix.shape[1] != dim:
+        raise ValueError(
+            f"The vectors in pretrained_embeddings have {matrix.shape[1]} dimensions but "
+            f"embedding_dim is {dim}; set embedding_dim={matrix.shape[1]}."
+        )
+    return matrix, found / matrix.shape[0]

@@ -51,7 +51,7 @@ def test_greedy_equals_beam_of_one(decoder_cls, attention):
     np.testing.assert_allclose(greedy.scores, beam.scores, atol=1e-5)
     np.testing.assert_array_equal(greedy.finished, beam.finished)
     for a, b in zip(greedy.attention, beam.attention):
-        np.testing.assert_allclose(a, b, atol=1e-6)
+        np.testing.assert_allclose(a, b, atol=1e-5)  # two code paths, float32
 
 
 @pytest.mark.parametrize("decoder_cls", DECODERS)
@@ -83,11 +83,23 @@ def test_batched_search_equals_one_source_at_a_time():
         np.testing.assert_allclose(alone.scores[0], together.scores[b], atol=1e-5)
 
 
-def test_max_length_stops_unfinished_outputs():
+@pytest.mark.parametrize("search", ["greedy", "beam"])
+def test_max_length_stops_unfinished_outputs(search):
     net = make_net(LuongDecoder)
     ids, lengths = sources()
-    result = greedy_decode(net, ids, lengths, bos=BOS, eos=EOS, max_length=1)
-    assert all(len(t) <= 1 for t in result.tokens)
+
+    def run(max_length: int):
+        if search == "greedy":
+            return greedy_decode(net, ids, lengths, bos=BOS, eos=EOS, max_length=max_length)
+        return beam_search(net, ids, lengths, bos=BOS, eos=EOS, max_length=max_length, beam_size=1)
+
+    short, long = run(2), run(12)
+    for b in range(4):
+        assert len(short.tokens[b]) <= 2 and len(short.attention[b]) == len(short.tokens[b])
+        assert short.tokens[b] == long.tokens[b][:2]  # the same steps, cut after two
+        # finished only if it wrote [EOS] within those two steps
+        assert bool(short.finished[b]) == (long.finished[b] and len(long.tokens[b]) < 2)
+    assert any(len(t) == 2 for t in short.tokens)  # some outputs really were cut
 
 
 def test_length_penalty():

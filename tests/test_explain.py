@@ -49,7 +49,7 @@ def baseline_probability(clf, text, label_index):
         return clf.module_(ids_t, lengths).logits.softmax(-1)[0, label_index].item()
 
 
-def test_integrated_gradients_are_complete(fitted):
+def test_integrated_gradients_are_complete(fitted, across_layouts):
     """Sum of attributions = p(text) - p(baseline): within 1e-4 with 500 steps.
 
     (With captum's default 50 steps this model's error reaches about 0.03; ``delta``
@@ -60,7 +60,8 @@ def test_integrated_gradients_are_complete(fitted):
         gap = e.proba - baseline_probability(fitted, text, label_index)
         assert e.weights.sum() == pytest.approx(gap, abs=1e-4)
         assert abs(e.delta) < 1e-4
-        assert e.weights.sum() - gap == pytest.approx(e.delta, abs=1e-6)
+        # delta is captum's own sum, from its batch of the text: the same to float32
+        assert e.weights.sum() - gap == pytest.approx(e.delta, abs=across_layouts)
 
 
 def test_more_steps_shrink_the_convergence_delta(fitted):
@@ -69,7 +70,7 @@ def test_more_steps_shrink_the_convergence_delta(fitted):
     assert max(abs(e.delta) for e in fine) < max(abs(e.delta) for e in coarse)
 
 
-def test_occlusion_is_the_drop_when_a_word_is_removed(fitted):
+def test_occlusion_is_the_drop_when_a_word_is_removed(fitted, across_layouts):
     text = TEXTS[1]
     (e,) = fitted.explain([text], method="occlusion")
     label_index = list(fitted.classes_).index(e.label)
@@ -77,7 +78,7 @@ def test_occlusion_is_the_drop_when_a_word_is_removed(fitted):
     for i in range(len(words)):
         without = " ".join(words[:i] + words[i + 1 :])
         drop = e.proba - fitted.predict_proba([without])[0, label_index]
-        assert e.weights[i] == pytest.approx(drop, abs=1e-6)
+        assert e.weights[i] == pytest.approx(drop, abs=across_layouts)  # another batch
 
 
 @pytest.mark.parametrize("method", ["attention", "integrated_gradients", "occlusion"])

@@ -310,8 +310,11 @@ def test_same_versions_do_not_warn(saved):
 def test_wrong_estimator_and_not_a_directory(saved, translator, tmp_path):
     with pytest.raises(ModelFileError, match="holds a BiLSTMAttentionClassifier, not a Seq2Seq"):
         Seq2SeqTranslator.load(saved)
-    with pytest.raises(ModelFileError, match="is not a directory written by save"):
+    with pytest.raises(ModelFileError, match=r"nowhere'(: there is no such directory\.)"):
         load(tmp_path / "nowhere")
+    (tmp_path / "a_file").write_text("")
+    with pytest.raises(ModelFileError, match="it is a file, not a directory written by save"):
+        load(tmp_path / "a_file")
 
 
 def test_save_errors(fitted, tiny_params, tmp_path):

@@ -8,7 +8,7 @@ import pytest
 import torch
 from joblib import Parallel, delayed
 from sklearn.base import clone, is_classifier
-from sklearn.model_selection import GridSearchCV, cross_val_score
+from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
 from sklearn.utils import estimator_checks
@@ -84,24 +84,40 @@ def test_pipeline(tiny_params, reviews):
 
 
 def test_grid_search_in_parallel_and_cross_val_score(tiny_params, reviews):
+    """Two loky workers score exactly what fits in this process score (same seed, same
+    one torch thread, the same computation)."""
     train, _ = reviews
-    X, y = train["text"][:200], train["label"][:200]
+    X, y = train["text"][:200].tolist(), train["label"][:200].to_numpy()
+    params = {**tiny_params, "max_epochs": 2}
     grid = GridSearchCV(
-        make_pipeline(BiLSTMAttentionClassifier(**{**tiny_params, "max_epochs": 2})),
+        make_pipeline(BiLSTMAttentionClassifier(**params)),
         {"bilstmattentionclassifier__attention": ["dot", "additive"]},
         cv=2,
         n_jobs=2,
         error_score="raise",
     ).fit(X, y)
-    assert set(grid.cv_results_["param_bilstmattentionclassifier__attention"]) == {
-        "dot",
-        "additive",
-    }
-    assert grid.best_estimator_.predict(X[:3]).shape == (3,)
-    scores = cross_val_score(
-        BiLSTMAttentionClassifier(**{**tiny_params, "max_epochs": 2}), X, y, cv=3
-    )
-    assert scores.shape == (3,) and np.all((scores >= 0) & (scores <= 1))
+    folds = list(StratifiedKFold(2).split(X, y))
+    for attention, score in zip(
+        grid.cv_results_["param_bilstmattentionclassifier__attention"],
+        grid.cv_results_["mean_test_score"],
+        strict=True,
+    ):
+        here = [
+            BiLSTMAttentionClassifier(**params, attention=attention)
+            .fit([X[i] for i in fit], y[fit])
+            .score([X[i] for i in held], y[held])
+            for fit, held in folds
+        ]
+        assert score == np.mean(here), attention
+    assert grid.best_estimator_.predict(X[:3]).tolist() == grid.predict(X[:3]).tolist()
+    scores = cross_val_score(BiLSTMAttentionClassifier(**params), X, y, cv=3, n_jobs=2)
+    here = [
+        BiLSTMAttentionClassifier(**params)
+        .fit([X[i] for i in fit], y[fit])
+        .score([X[i] for i in held], y[held])
+        for fit, held in StratifiedKFold(3).split(X, y)
+    ]
+    np.testing.assert_array_equal(scores, here)
 
 
 def _fit_and_count_threads(params, X, y):

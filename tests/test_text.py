@@ -16,7 +16,6 @@ from bilstm_attn.text import (
     pad_batch,
     pad_id,
     piece_word_index,
-    read_word_vectors,
     sorted_batches,
     truncate,
     vocab_size,
@@ -255,19 +254,3 @@ def test_sorted_batches_fill_a_token_budget(max_tokens):
         assert len(batch) == 1 or len(batch) * max(lengths[batch].max(), 1) <= max_tokens
     for batch, following in itertools.pairwise(batches):  # as full as the budget allows
         assert (len(batch) + 1) * max(lengths[following[0]], 1) > max_tokens
-
-
-def test_read_word_vectors(tmp_path):
-    tok = build_tokenizer("word", ["good film", "bad film"], min_frequency=1)
-    path = tmp_path / "vectors.txt"
-    path.write_text("3 2\nGood 1.0 2.0\nfilm 3.0 4.0\nunused 9 9\n", encoding="utf-8")
-    matrix, found = read_word_vectors(path, tok, np.random.default_rng(0))
-    assert found == 2 and matrix.shape == (vocab_size(tok), 2)
-    assert matrix[tok.token_to_id("good")].tolist() == [1.0, 2.0]  # found after lowercasing
-    assert matrix[tok.token_to_id("film")].tolist() == [3.0, 4.0]
-    assert np.all(matrix[0] == 0)
-    path.write_text("good 1.0 2.0\nfilm 3.0\n", encoding="utf-8")
-    with pytest.raises(
-        ValueError, match="line 2: vector of size 1, but the first vector has size 2"
-    ):
-        read_word_vectors(path, tok, np.random.default_rng(0))

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
-from sklearn.model_selection import GridSearchCV
+from sklearn.model_selection import GridSearchCV, KFold
 
 from bilstm_attn import Seq2SeqTranslator, TrainingInterruptedWarning
 from bilstm_attn.datasets import make_dates
@@ -51,6 +51,10 @@ def test_learns_a_word_mapping(word_model):
     sacrebleu = pytest.importorskip("sacrebleu")
     expected = sacrebleu.corpus_bleu(word_model.predict(SRC), [TGT]).score  # 0: no 4-grams
     assert word_model.score(SRC, TGT) == pytest.approx(expected)
+    assert word_model.score(SRC, TGT, metric="exact") == 1.0  # for this call only
+    assert word_model.metric == "bleu"
+    with pytest.raises(ValueError, match=r"metric must be 'bleu', 'exact' or None\. Got 'rouge'"):
+        word_model.score(SRC, TGT, metric="rouge")
 
 
 def test_learns_dates_at_character_level(date_model, dates):
@@ -240,15 +244,28 @@ def test_sklearn_contract(word_model):
 
 
 def test_grid_search():
+    """Two loky workers score exactly what fits in this process score."""
+    params = {**TINY, "max_epochs": 2, "metric": "exact"}
     grid = GridSearchCV(
-        Seq2SeqTranslator(**{**TINY, "max_epochs": 2, "metric": "exact"}),
+        Seq2SeqTranslator(**params),
         {"decoder": ["bahdanau", "luong"]},
         cv=2,
         n_jobs=2,
         error_score="raise",
     )
     grid.fit(SRC, TGT)
-    assert grid.best_params_["decoder"] in {"bahdanau", "luong"}
+    for decoder, score in zip(
+        grid.cv_results_["param_decoder"], grid.cv_results_["mean_test_score"], strict=True
+    ):
+        here = [
+            Seq2SeqTranslator(**params, decoder=decoder)
+            .fit([SRC[i] for i in fit], [TGT[i] for i in fit])
+            .score([SRC[i] for i in held], [TGT[i] for i in held])
+            for fit, held in KFold(2).split(SRC)
+        ]
+        assert score == np.mean(here), decoder
+    best = int(np.argmax(grid.cv_results_["mean_test_score"]))
+    assert grid.best_params_["decoder"] == grid.cv_results_["param_decoder"][best]
 
 
 @pytest.mark.parametrize("beam_size", [1, 3])

@@ -5,8 +5,13 @@ import pytest
 
 from bilstm_attn import BiLSTMAttentionClassifier
 from bilstm_attn._base import draw_seed
-from bilstm_attn.text import encode, pad_id, vocab_size
-from bilstm_attn.word_vectors import cooccurrence_counts, ppmi, ppmi_svd_vectors
+from bilstm_attn.text import build_tokenizer, encode, pad_id, vocab_size
+from bilstm_attn.word_vectors import (
+    cooccurrence_counts,
+    ppmi,
+    ppmi_svd_vectors,
+    read_word_vectors,
+)
 
 
 def test_cooccurrence_counts_weigh_by_distance_and_stay_inside_each_text():
@@ -89,3 +94,20 @@ def test_ppmi_model_saves_and_loads_without_learning_again(ppmi_model, reviews, 
         loaded.predict_proba(test["text"]), ppmi_model.predict_proba(test["text"])
     )
     assert loaded.embedding_coverage_ == ppmi_model.embedding_coverage_
+
+
+def test_read_word_vectors(tmp_path):
+    tok = build_tokenizer("word", ["good film", "bad film"], min_frequency=1)
+    path = tmp_path / "vectors.txt"
+    path.write_text("3 2\nGood 1.0 2.0\nfilm 3.0 4.0\nunused 9 9\n", encoding="utf-8")
+    vocab, rows = tok.get_vocab(with_added_tokens=True), vocab_size(tok)
+    matrix, found = read_word_vectors(path, vocab, rows, pad_id(tok), np.random.default_rng(0))
+    assert found == 2 and matrix.shape == (vocab_size(tok), 2)
+    assert matrix[tok.token_to_id("good")].tolist() == [1.0, 2.0]  # found after lowercasing
+    assert matrix[tok.token_to_id("film")].tolist() == [3.0, 4.0]
+    assert np.all(matrix[0] == 0)
+    path.write_text("good 1.0 2.0\nfilm 3.0\n", encoding="utf-8")
+    with pytest.raises(
+        ValueError, match="line 2: vector of size 1, but the first vector has size 2"
+    ):
+        read_word_vectors(path, vocab, rows, pad_id(tok), np.random.default_rng(0))

@@ -40,18 +40,14 @@ def _train(args: argparse.Namespace) -> int:
 def _predict(args: argparse.Namespace) -> int:
     model = load_model(args.model, BiLSTMAttentionClassifier, "translate")
     probability_columns = [f"proba_{c}" for c in model.classes_]
-    clash = set(args.keep_columns or []) & {"label", *probability_columns}
-    if clash:
-        raise CommandError(
-            f"--keep-columns {sorted(clash)[0]!r} has the name of an output column; rename it"
-        )
 
     def fill(texts: pd.Series, out: pd.DataFrame) -> None:
         proba = model.predict_proba(texts)
         out["label"] = model.classes_[proba.argmax(axis=1)]
         out[probability_columns] = proba.round(7)  # kept columns are written as read
 
-    rows = write_chunks(args, args.text_col, "--text-col", fill)
+    outputs = ["label", *probability_columns]
+    rows = write_chunks(args, args.text_col, "--text-col", fill, outputs)
     say(args, f"Wrote {rows} predictions to {args.output}")
     return 0
 
@@ -66,7 +62,7 @@ def _explain(args: argparse.Namespace) -> int:
         chunk = next(
             iter_table(args.data, {"--text-col": args.text_col}, (args.text_col,), args.limit), None
         )
-        if chunk is None:
+        if chunk is None or chunk.empty:
             raise CommandError(f"{args.data!r} has no data rows")
         texts = list(chunk[args.text_col])
     explanations = model.explain(texts, method=args.method, n_steps=args.steps)
@@ -90,8 +86,9 @@ def _evaluate(args: argparse.Namespace) -> int:
     wanted = {"--text-col": args.text_col, "--label-col": args.label_col}
     truth, predicted = [], []
     for chunk in iter_table(args.data, wanted, (args.text_col,), args.chunksize, (args.label_col,)):
-        predicted.append(model.predict(chunk[args.text_col]))
-        truth.append(chunk[args.label_col])
+        if not chunk.empty:
+            predicted.append(model.predict(chunk[args.text_col]))
+            truth.append(chunk[args.label_col])
     if not truth:
         raise CommandError(f"{args.data!r} has no data rows")
     y_true, y_pred, unknown = _align(
@@ -99,7 +96,14 @@ def _evaluate(args: argparse.Namespace) -> int:
     )
     print(f"Accuracy: {accuracy_score(y_true, y_pred):.4f} on {len(y_true)} texts")
     if unknown:
-        print(f"Labels the model never saw (always counted wrong): {', '.join(unknown)}")
+        classes = ", ".join(str(c) for c in model.classes_.tolist())
+        print(
+            f"Labels the model never saw (always counted wrong): {', '.join(unknown)}; "
+            f"the model's classes are {classes}"
+        )
+        if len(unknown) == len(set(map(str, y_true.tolist()))):
+            print(f"None of the labels in {args.data!r} is a class of the model: is "
+                  f"--label-col {args.label_col!r} the column of its labels?")  # fmt: skip
     print(classification_report(y_true, y_pred, digits=4, zero_division=0))
     if args.confusion_matrix:
         _confusion_png(y_true, y_pred, args.confusion_matrix)

@@ -73,26 +73,51 @@ def write_chunks(
     text_column: str,
     text_flag: str,
     fill: Callable[[pd.Series, pd.DataFrame], None],
+    outputs: list[str],
 ) -> int:
-    """Read --data in chunks, let ``fill(texts, out)`` add the output columns, write CSV.
+    """Read --data in chunks, let ``fill(texts, out)`` add the ``outputs`` columns, write CSV.
 
-    ``out`` starts with the --keep-columns of the chunk; the file appears at --output
-    only when complete. Returns the number of rows written.
+    ``out`` starts with the --keep-columns of the chunk, as read; one that has the name
+    of an output column is written as ``<name>_input``. An input without rows gives a
+    CSV of the header alone. The file appears at --output only when complete. Returns
+    the number of rows written.
     """
-    keep = list(args.keep_columns or [])
+    keep = list(dict.fromkeys(args.keep_columns or []))
+    renamed = _renamed_kept_columns(args, keep, outputs)
     wanted = {text_flag: text_column} | {f"--keep-columns {c}": c for c in keep}
     rows = 0
 
     def write(handle) -> None:
         nonlocal rows
         for chunk in iter_table(args.data, wanted, (text_column,), args.chunksize):
-            out = chunk[keep].copy()
+            if chunk.empty:
+                continue
+            out = chunk[keep].rename(columns=renamed)
             fill(chunk[text_column], out)
             out.to_csv(handle, header=rows == 0, index=False)
             rows += len(chunk)
+        if rows == 0:
+            columns = [renamed.get(c, c) for c in keep] + outputs
+            pd.DataFrame(columns=columns).to_csv(handle, index=False)
 
     write_atomically(args.output, write)
     return rows
+
+
+def _renamed_kept_columns(
+    args: argparse.Namespace, keep: list[str], outputs: list[str]
+) -> dict[str, str]:
+    renamed = {c: f"{c}_input" for c in keep if c in outputs}
+    taken = set(outputs) | {c for c in keep if c not in renamed}
+    for column, name in renamed.items():
+        if name in taken:
+            raise CommandError(
+                f"--keep-columns {column!r} has the name of an output column, and "
+                f"{name!r}, the name it would be kept under, is taken too; rename a column"
+            )
+        say(args, f"The kept column {column!r} is written as {name!r} (the output has "
+                  f"a {column!r} column).")  # fmt: skip
+    return renamed
 
 
 def build_estimator(cls: type, params: dict, quiet: bool):

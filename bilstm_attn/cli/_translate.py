@@ -41,13 +41,11 @@ def _translate(args: argparse.Namespace) -> int:
             if args.show_attention:
                 print(result.to_ansi())
         return 0
-    if "translation" in (args.keep_columns or []):
-        raise CommandError("--keep-columns 'translation' has the name of the output column")
 
     def fill(sources: pd.Series, out: pd.DataFrame) -> None:
         out["translation"] = model.predict(sources)
 
-    rows = write_chunks(args, args.source_col, "--source-col", fill)
+    rows = write_chunks(args, args.source_col, "--source-col", fill, ["translation"])
     if args.output != "-":
         say(args, f"Wrote {rows} translations to {args.output}")
     return 0

@@ -55,7 +55,7 @@ def list_datasets() -> pd.DataFrame:
 
 def load_dataset(
     name: str,
-    split: str = "train",
+    split: str | None = None,
     data_home: str | os.PathLike | None = None,
     *,
     download_if_missing: bool = True,
@@ -75,10 +75,11 @@ def load_dataset(
         ``"dlfs2_date"``, ``"dlfs2_addition"``, ``"tatoeba_ko_en"``,
         ``"korean_english_news"``, and the bundled, generated ``"reviews"`` and
         ``"dates"``.
-    split : str, default="train"
+    split : str or None, default=None
         A split of that corpus, under its original name (``"dev"`` for SST-2,
         ``"val"`` and ``"test_2016_flickr"`` for Multi30k, ``"all"`` where a corpus
-        has no official split).
+        has no official split). None: ``"train"``, or the only split of a corpus that
+        has one.
     data_home : str or path, default=None
         The data directory, which holds one folder per corpus in the layout
         ``<name>/<split>.csv`` or ``<split>.csv.gz``. Default: the
@@ -110,10 +111,10 @@ def load_dataset(
         known = ", ".join(repr(n) for n in sorted([*CORPORA, *_GENERATED]))
         raise ValueError(f"name must be one of {known}. Got {name!r} instead.")
     if name in _GENERATED:
-        _check_split(name, split, tuple(_GENERATED[name]))
+        split = _check_split(name, split, tuple(_GENERATED[name]))
         return _GENERATED[name][split]()
     corpus = CORPORA[name]
-    _check_split(name, split, corpus.splits)
+    split = _check_split(name, split, corpus.splits)
     directory = resolve_data_home(data_home) / corpus.directory
     frame = corpus.read(directory, split)
     if frame is not None:
@@ -131,21 +132,39 @@ def load_dataset(
     return frame
 
 
-def _check_split(name: str, split: object, splits: tuple[str, ...]) -> None:
+def _check_split(name: str, split: object, splits: tuple[str, ...]) -> str:
+    """The split asked for, or the default one (``None``: train, else the only split)."""
+    if split is None and "train" in splits:
+        return "train"
+    if split is None and len(splits) == 1:
+        return splits[0]
     if split not in splits:
         listed = ", ".join(repr(s) for s in splits)
         raise ValueError(f"split of {name!r} must be one of {listed}. Got {split!r} instead.")
+    return split
 
 
 def _download(corpus: Corpus, directory: Path) -> None:
-    """Fetch every remote file into a staging folder, convert, then clean up."""
+    """Fetch every remote file into a staging folder, convert, then clean up.
+
+    A download that fails leaves nothing behind: not even the folders it made.
+    """
     assert corpus.convert is not None
+    made = [p for p in (directory, *directory.parents) if not p.exists()]  # deepest first
     staging = directory / ".download"
     try:
-        downloads = {remote.filename: fetch(remote, staging) for remote in corpus.remotes}
-        corpus.convert(downloads, directory)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        try:
+            downloads = {remote.filename: fetch(remote, staging) for remote in corpus.remotes}
+            corpus.convert(downloads, directory)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+    except BaseException:
+        for folder in made:
+            try:
+                folder.rmdir()  # only if empty: a file a user put there stays
+            except OSError:
+                break
+        raise
 
 
 def _missing(corpus: Corpus, split: str, directory: Path, reason: object) -> str:

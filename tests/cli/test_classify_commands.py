@@ -210,7 +210,6 @@ def test_chunks_change_nothing(small, tmp_path):
     for size in ("1", "7", "100000"):
         out = tmp_path / f"p{size}.csv"
         args = ["predict", str(small / "model"), str(small / "reviews.csv"), "-o", str(out)]
-        assert main([*args, "--chunksize", size, "--keep-columns", "label", "--quiet"]) == 2
         assert main([*args, "--chunksize", size, "--quiet"]) == 0
         outputs.append(pd.read_csv(out))
     # Batches of other lengths round differently in the last float digits, nothing more.
@@ -233,3 +232,43 @@ def test_predict_to_stdout(small, capsys):
     assert main(args) == 0
     out = capsys.readouterr().out
     assert out.splitlines()[0] == "label,proba_negative,proba_positive"
+
+
+def test_a_kept_column_named_like_an_output_is_kept_under_another_name(small, tmp_path, capsys):
+    out = tmp_path / "p.csv"
+    args = ["predict", str(small / "model"), str(small / "reviews.csv"), "-o", str(out)]
+    assert main([*args, "--keep-columns", "label"]) == 0
+    assert "'label' is written as 'label_input'" in capsys.readouterr().err
+    written, read = pd.read_csv(out), pd.read_csv(small / "reviews.csv")
+    assert list(written.columns[:2]) == ["label_input", "label"]
+    assert (written["label_input"] == read["label"]).all()  # the gold labels, as read
+    model = bilstm_attn.load(small / "model")
+    assert (written["label"] == model.predict(read["text"])).all()  # the predictions
+
+
+@pytest.mark.parametrize("command", ["predict", "explain", "evaluate"])
+def test_a_table_with_a_header_and_no_rows(small, tmp_path, capsys, command):
+    empty = tmp_path / "empty.csv"
+    empty.write_text("text,label\n")
+    out = tmp_path / "out.csv"
+    args = [command, str(small / "model"), str(empty)]
+    code = main([*args, "-o", str(out), "--quiet"] if command == "predict" else args)
+    err = capsys.readouterr().err
+    if command == "predict":  # an empty output: the header alone
+        assert code == 0 and err == ""
+        assert out.read_text().splitlines() == ["label,proba_negative,proba_positive"]
+    else:
+        assert code == 2 and err.strip().endswith("has no data rows")
+        assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def test_evaluate_names_labels_the_model_never_saw(small, tmp_path, capsys):
+    path = tmp_path / "other.csv"
+    pd.DataFrame({"text": ["a fine film", "a dull film"], "label": ["good", "bad"]}).to_csv(
+        path, index=False
+    )
+    assert main(["evaluate", str(small / "model"), str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "Labels the model never saw (always counted wrong): bad, good" in out
+    assert "the model's classes are negative, positive" in out
+    assert "None of the labels in" in out and "is --label-col 'label' the column" in out

@@ -251,10 +251,10 @@ def test_converted_layout_is_the_shared_layout(server, monkeypatch, tmp_path):
 def test_checksum_failure_leaves_nothing_behind(server, monkeypatch, tmp_path):
     files, _, _ = FAKES["nsmc"]
     _serve(server, monkeypatch, "nsmc", files, corrupt="ratings_test.txt")
+    home = tmp_path / "cache"  # not there yet
     with pytest.raises(ChecksumError, match=r"ratings_test.txt downloaded from http://127.0.0.1"):
-        load_dataset("nsmc", data_home=tmp_path)
-    leftovers = [p for p in tmp_path.rglob("*") if p.is_file()]
-    assert leftovers == []
+        load_dataset("nsmc", data_home=home)
+    assert not home.exists()  # no file, and no folder either
 
 
 def test_checksum_failure_names_both_digests(server, monkeypatch, tmp_path):
@@ -274,12 +274,18 @@ def test_no_network_gives_a_clear_error(monkeypatch, tmp_path):
         dataclasses.replace(r, url=f"http://127.0.0.1:{port}/{r.filename}") for r in corpus.remotes
     )
     monkeypatch.setitem(_corpora.CORPORA, "trec", dataclasses.replace(corpus, remotes=dead))
+    home = tmp_path / "cache"
     with pytest.raises(DatasetNotFoundError) as caught:
-        load_dataset("trec", "test", data_home=tmp_path)
+        load_dataset("trec", "test", data_home=home)
     message = str(caught.value)
-    assert f"is not in {tmp_path / 'trec'}: expected test.csv or test.csv.gz there" in message
+    assert f"is not in {home / 'trec'}: expected test.csv or test.csv.gz there" in message
     assert "Downloading it from its official source failed" in message
-    assert not [p for p in tmp_path.rglob("*") if p.is_file()]
+    assert not home.exists()  # the README: nothing is written
+    (home / "trec").mkdir(parents=True)
+    (home / "trec" / "notes.txt").write_text("mine")  # a folder that was there stays
+    with pytest.raises(DatasetNotFoundError):
+        load_dataset("trec", "test", data_home=home)
+    assert [p.name for p in home.rglob("*")] == ["trec", "notes.txt"]
 
 
 def test_http_error_gives_a_clear_error(server, monkeypatch, tmp_path):

@@ -95,6 +95,12 @@ def test_bad_name_or_split(kwargs, message):
         load_dataset(**kwargs)
 
 
+def test_a_corpus_with_one_split_loads_without_naming_it(data_dir):
+    spam = load_dataset("sms_spam", data_home=data_dir, download_if_missing=False)
+    assert len(spam) == ROWS["sms_spam", "all"] and set(spam["label"]) == {"ham", "spam"}
+    assert len(load_dataset("trec", data_home=data_dir)) == ROWS["trec", "train"]  # train
+
+
 def test_absent_corpus_without_a_source_names_directory_and_files(tmp_path):
     with pytest.raises(DatasetNotFoundError) as caught:
         load_dataset("eraser_movies", "val", data_home=tmp_path)

@@ -35,7 +35,7 @@ from tokenizers import (
     trainers,
 )
 
-from bilstm_attn.subword import count_words, learn_bpe
+from bilstm_attn.subword import canonical_unigram, count_words, learn_bpe
 
 __all__ = [
     "AUTO_SUBWORD_ABOVE",
@@ -168,56 +168,8 @@ def build_tokenizer(
         trainer = trainers.WordLevelTrainer(**options, min_frequency=min_frequency)
     tokenizer.train_from_iterator(texts, trainer=trainer, length=len(texts))
     if kind == "unigram":
-        tokenizer.model = _canonical_unigram(tokenizer, len(specials))
+        tokenizer.model = canonical_unigram(tokenizer, len(specials))
     return tokenizer
-
-
-# Decimals a trained unigram score keeps (a log-probability, about -2 to -20).
-_UNIGRAM_DECIMALS = 6
-# HF's UnigramTrainer gives each character that its EM dropped the lowest score of the
-# model plus this much times its place in a hash-set iteration.
-_UNIGRAM_CHAR_PENALTY = 0.0001
-
-
-def _readded_chars(pieces: list[tuple[str, float]]) -> set[str]:
-    """The single characters whose scores HF's trainer set to ``min + k * penalty``.
-
-    ``min`` is the lowest score of the trained model (no piece scores less), ``k`` the
-    character's place in an order that changes from one process to the next; the scores
-    are recomputed here with the same floating-point sums, so only those characters
-    match them exactly.
-    """
-    chars = {piece: score for piece, score in pieces if len(piece) == 1}
-    if not chars:
-        return set()
-    lowest = min(score for _, score in pieces)
-    ladder, penalty = set(), 0.0
-    for _ in range(len(chars)):
-        ladder.add(lowest + penalty)
-        penalty += _UNIGRAM_CHAR_PENALTY
-    return {piece for piece, score in chars.items() if score in ladder}
-
-
-def _canonical_unigram(tokenizer: Tokenizer, n_specials: int) -> models.Unigram:
-    """The trained unigram model with its scores made canonical and its pieces in a fixed order.
-
-    HF's ``UnigramTrainer`` iterates hash maps whose order changes from one process to
-    the next: its sums of expectations differ in their last bits, the characters it
-    adds back at the end get scores ``min + k * 0.0001`` in that order, and pieces of
-    equal score get their ids in that order. Here those characters all get ``min``, every
-    score is rounded to ``_UNIGRAM_DECIMALS`` decimals, and the pieces are ordered by
-    score, then by the piece itself: the same ids and segmentations in every process.
-    The special tokens keep the first ids.
-    """
-    state = json.loads(tokenizer.to_str())["model"]
-    specials = [(piece, score) for piece, score in state["vocab"][:n_specials]]
-    learnt = [(piece, score) for piece, score in state["vocab"][n_specials:]]
-    if learnt:
-        readded, lowest = _readded_chars(learnt), min(score for _, score in learnt)
-        learnt = [(piece, lowest if piece in readded else score) for piece, score in learnt]
-    learnt = [(piece, round(score, _UNIGRAM_DECIMALS)) for piece, score in learnt]
-    learnt.sort(key=lambda item: (-item[1], item[0]))
-    return models.Unigram(specials + learnt, unk_id=state["unk_id"], byte_fallback=False)
 
 
 AUTO_SUBWORD_ABOVE = 0.15

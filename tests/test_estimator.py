@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 
 from bilstm_attn import (
@@ -19,6 +20,7 @@ from bilstm_attn import (
     Seq2SeqTranslator,
     TrainingDivergedError,
     TrainingInterruptedWarning,
+    load,
 )
 from bilstm_attn.datasets import make_dates, make_reviews
 
@@ -214,14 +216,16 @@ def test_the_translator_keeps_its_model_too():
 
 
 # ---------------------------------------------------------------------- custom steps
-class FocalLossClassifier(BiLSTMAttentionClassifier):
-    """The README's example: the focal loss of Lin et al. (2017), gamma = 2."""
+def _readme_example(name: str) -> type:
+    """The class ``name`` as the README's example defines it (the docs are what is tested)."""
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    start = readme.index(f"class {name}(")
+    namespace = {"BiLSTMAttentionClassifier": BiLSTMAttentionClassifier}
+    exec(readme[start : readme.index("```", start)], namespace)
+    return namespace[name]
 
-    def get_loss(self, batch):
-        logits = self.module_(batch.ids, batch.lengths).logits  # (B, C)
-        log_p = logits.log_softmax(-1).gather(1, batch.targets[:, None]).squeeze(1)  # (B,)
-        focal = -((1 - log_p.exp()) ** 2) * log_p
-        return (focal * batch.weights).mean()
+
+FocalLossClassifier = _readme_example("FocalLossClassifier")
 
 
 def test_a_custom_loss_is_what_training_minimises(reviews):
@@ -234,6 +238,14 @@ def test_a_custom_loss_is_what_training_minimises(reviews):
     assert focal.history_[0]["train_loss"] != pytest.approx(plain.history_[0]["train_loss"])
     # and the recorded training loss is the focal loss, below cross-entropy's
     assert focal.history_[0]["train_loss"] < plain.history_[0]["train_loss"]
+    assert type(clone(focal)) is FocalLossClassifier
+
+
+def test_a_subclass_saves_and_loads_where_it_is_defined(tmp_path, texts):
+    focal = FocalLossClassifier(**SMALL).fit(*texts)
+    loaded = load(focal.save(tmp_path / "model"))
+    assert type(loaded) is FocalLossClassifier
+    np.testing.assert_array_equal(loaded.predict_proba(texts[0]), focal.predict_proba(texts[0]))
 
 
 class MarginValidation(BiLSTMAttentionClassifier):

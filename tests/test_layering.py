@@ -54,7 +54,22 @@ LOWER_THAN = {  # module: modules above it that it must not import
     "datasets": {"classifier", "translator", "explain", "render", "cli", "training", "text"},
     "persistence": {"classifier", "translator", "explain", "render", "cli", "datasets"},
     "word_vectors": {"classifier", "translator", "explain", "render", "cli", "text", "nn"},
+    "subword": {"text", "training", "classifier", "translator", "explain", "render", "cli", "nn"},
+    "fit_data": {"classifier", "translator", "explain", "render", "cli", "training", "nn"},
+    "_checkpoint": {"classifier", "translator", "explain", "render", "cli", "_estimator"},
+    "_estimator": {"classifier", "translator", "explain", "render", "cli", "persistence"},
 }
+
+
+def test_one_fit_lifecycle():
+    """Only the lifecycle runs the epochs, and both estimators are built on it."""
+    for name in ("classifier", "translator"):
+        source = (PACKAGE / f"{name}.py").read_text(encoding="utf-8")
+        assert "(PersistenceMixin, TorchEstimator," in source, name
+        assert "run_epochs" not in source and "def _train(" not in source, name
+        assert "def fit(" in source and "return self._fit(" in source, name
+    users = [p.name for p in PACKAGE.rglob("*.py") if "run_epochs(" in p.read_text("utf-8")]
+    assert sorted(users) == ["_estimator.py", "training.py"]
 
 
 # The public API offers clf.explain() and translation.plot(); those methods reach up

@@ -53,14 +53,16 @@ def variants(clf: BiLSTMAttentionClassifier):
     nothing = contextlib.nullcontext
 
     def budget(tokens: int):
-        return lambda: _patched(clf, "_inference_tokens", lambda: tokens)
+        return lambda: _patched(
+            clf, "_inference_batches", lambda lengths: sorted_batches(lengths, tokens)
+        )
 
     def per_text(count: int):
-        batches = lambda lengths, _: [  # noqa: E731
+        batches = lambda lengths: [  # noqa: E731
             part for part in np.array_split(np.argsort(lengths, kind="stable"),
                                             max(1, -(-len(lengths) // count)))
         ]  # fmt: skip
-        return lambda: _patched_module("bilstm_attn.classifier", "sorted_batches", batches)
+        return lambda: _patched(clf, "_inference_batches", batches)
 
     def threads(n: int):
         @contextlib.contextmanager
@@ -91,7 +93,7 @@ def variants(clf: BiLSTMAttentionClassifier):
     @contextlib.contextmanager
     def bf16_one_after_another():
         # autocast is per thread: it would not reach the workers
-        with _patched_module("bilstm_attn.classifier", "inference_map", one_after_another):
+        with _patched_module("bilstm_attn._estimator", "inference_map", one_after_another):
             with torch.autocast("cpu", dtype=torch.bfloat16):
                 yield
 
@@ -99,7 +101,7 @@ def variants(clf: BiLSTMAttentionClassifier):
         ("default", nothing, clf),
         (
             "batches one after another",
-            lambda: _patched_module("bilstm_attn.classifier", "inference_map", one_after_another),
+            lambda: _patched_module("bilstm_attn._estimator", "inference_map", one_after_another),
             clf,
         ),
         *[(f"tokens per batch {n:,}", budget(n), clf) for n in (4096, 8192, 16384, 32768)],
@@ -185,7 +187,7 @@ def main() -> None:
                 seconds[name].append(time.perf_counter() - started)
             differences[name] = float(np.abs(proba - reference).max())
     default = float(np.median(seconds["default"]))
-    n_batches = len(sorted_batches(np.asarray(lengths), clf._inference_tokens()))
+    n_batches = len(clf._inference_batches(np.asarray(lengths)))
     print(
         f"{args.corpus}: {len(test)} texts, {tokens:,} pieces, median of {args.repeats}, "
         f"{n_batches} default batches"

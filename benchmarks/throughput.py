@@ -49,7 +49,7 @@ from torch.nn.utils.rnn import pack_padded_sequence
 from bilstm_attn import BiLSTMAttentionClassifier
 from bilstm_attn._base import draw_seed, inference_map
 from bilstm_attn.datasets import load_dataset, make_reviews
-from bilstm_attn.text import bucket_batches, encode, sorted_batches
+from bilstm_attn.text import bucket_batches, encode
 
 DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
 
@@ -116,7 +116,7 @@ def measure(args: argparse.Namespace) -> dict:
     train_batches = list(bucket_batches(lengths, clf.batch_size, rng))
     order = np.random.default_rng(0).permutation(len(lengths))
     random_batches = [order[i : i + clf.batch_size] for i in range(0, len(order), clf.batch_size)]
-    predict_batches = sorted_batches(lengths, clf._inference_tokens())
+    predict_batches = clf._inference_batches(lengths)
     given_order = [np.arange(i, min(i + 256, len(lengths))) for i in range(0, len(lengths), 256)]
 
     seconds: dict[str, list[float]] = {}

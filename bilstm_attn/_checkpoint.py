@@ -175,6 +175,7 @@ def read_checkpoint(estimator, directory: str | os.PathLike, fingerprint) -> Che
     if config.get("format_version") != FORMAT_VERSION:
         raise _fail(directory, f"{CONFIG} has format {config.get('format_version')!r}.")
     _check_belongs(estimator, directory, config, _digest(fingerprint))
+    _check_names(estimator, directory, config)
     try:
         for name, digest in config["files"].items():
             if file_sha256(directory / name) != digest:
@@ -200,6 +201,29 @@ def _check_belongs(estimator, directory: Path, config: dict, data_sha256: str) -
         raise ValueError(f"{where}: its parameters differ ({listed}). {fix}")
     if config.get("data_sha256") != data_sha256:
         raise ValueError(f"{where}: it was trained on other data (X, y or sample_weight). {fix}")
+
+
+_PLAIN = re.compile(r"[\w.-]+")
+
+
+def _check_names(estimator, directory: Path, config: dict) -> None:
+    """Every file named is a plain name in the directory with a recorded sha256, and the
+    tokenizers go to attributes this estimator has."""
+    files = config.get("files")
+    tokenizers = config.get("tokenizers")
+    if not isinstance(files, dict) or not isinstance(tokenizers, dict):
+        raise _fail(directory, f"{CONFIG} lacks its list of files.")
+    attributes = set(estimator._TOKENIZER_PARAMS.values())
+    for attribute, filename in tokenizers.items():
+        if attribute not in attributes:
+            raise _fail(directory, f"{CONFIG} names a tokenizer {attribute!r} it cannot have.")
+        if filename not in files:
+            raise _fail(directory, f"{CONFIG} records no sha256 for {filename!r}.")
+    if config.get("tensors") not in files:
+        raise _fail(directory, f"{CONFIG} records no sha256 for its tensors.")
+    for name in files:
+        if not isinstance(name, str) or not _PLAIN.fullmatch(name) or name.startswith("."):
+            raise _fail(directory, f"{CONFIG} names {name!r}, not a file of the directory.")
 
 
 class CheckpointWriter:

@@ -344,6 +344,28 @@ def test_a_checkpoint_of_other_data_or_parameters_is_an_error(tmp_path, texts):
         BiLSTMAttentionClassifier(**SMALL, checkpoint_dir=file).fit(*texts)
 
 
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        ({"tokenizers": {"predict_proba": "tokenizer.json"}}, "a tokenizer 'predict_proba'"),
+        ({"tokenizers": {"tokenizer_": "../tokenizer.json"}}, "records no sha256"),
+        ({"files": {"/etc/passwd": "0" * 64}}, "records no sha256"),
+        ({"tensors": "../elsewhere.safetensors"}, "records no sha256 for its tensors"),
+    ],
+)
+def test_a_checkpoint_names_only_its_own_files_and_attributes(tmp_path, texts, edit, message):
+    BiLSTMAttentionClassifier(**SMALL, checkpoint_dir=tmp_path).fit(*texts)
+    path = tmp_path / "checkpoint.json"
+    config = json.loads(path.read_text())
+    path.write_text(json.dumps({**config, **edit}))
+    with pytest.raises(ModelFileError, match=message):
+        BiLSTMAttentionClassifier(**SMALL, checkpoint_dir=tmp_path).fit(*texts)
+    config["files"]["../../x.json"] = "0" * 64
+    path.write_text(json.dumps(config))
+    with pytest.raises(ModelFileError, match=r"names '\.\./\.\./x\.json', not a file of"):
+        BiLSTMAttentionClassifier(**SMALL, checkpoint_dir=tmp_path).fit(*texts)
+
+
 def test_warm_start_and_a_checkpoint_do_not_mix(tmp_path, texts):
     clf = BiLSTMAttentionClassifier(**SMALL, warm_start=True).fit(*texts)
     with pytest.raises(ValueError, match="Set one of them: checkpoint_dir=None, or warm_start"):

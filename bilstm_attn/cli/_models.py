@@ -14,7 +14,7 @@ from sklearn.utils._param_validation import InvalidParameterError
 
 from bilstm_attn._files import atomic_path
 from bilstm_attn.cli._io import CommandError, add_estimator_flags, estimator_params, iter_table
-from bilstm_attn.exceptions import ModelFileError
+from bilstm_attn.exceptions import ModelFileError, TrainingDivergedError
 from bilstm_attn.persistence import load
 
 __all__ = [
@@ -135,7 +135,13 @@ def fit_estimator(estimator, X, y) -> float:
     started = time.perf_counter()
     try:
         estimator.fit(X, y)
-    except (ValueError, TypeError, FileNotFoundError) as error:
+    except (
+        ValueError,
+        TypeError,
+        FileNotFoundError,
+        ModelFileError,
+        TrainingDivergedError,
+    ) as error:
         raise CommandError(str(error).strip().splitlines()[0]) from None
     return time.perf_counter() - started
 

@@ -272,3 +272,12 @@ def test_evaluate_names_labels_the_model_never_saw(small, tmp_path, capsys):
     assert "Labels the model never saw (always counted wrong): bad, good" in out
     assert "the model's classes are negative, positive" in out
     assert "None of the labels in" in out and "is --label-col 'label' the column" in out
+
+
+def test_a_diverging_fit_is_a_one_line_error(small, tmp_path, capsys, tiny_flags):
+    args = ["train", str(small / "reviews.csv"), "-o", str(tmp_path / "m"), *tiny_flags]
+    diverging = ["--learning-rate", "1e37", "--grad-clip", "none", "--average-decay", "none"]
+    assert main([*args, *diverging]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("bilstm-attn train: error: Training diverged: the training loss")
+    assert len(err.splitlines()) == 1 and not (tmp_path / "m").exists()

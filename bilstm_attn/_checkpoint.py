@@ -32,7 +32,7 @@ import torch
 from safetensors import SafetensorError
 from tokenizers import Tokenizer
 
-from bilstm_attn._files import atomic_path, file_sha256
+from bilstm_attn._files import atomic_path, file_sha256, read_json_object
 from bilstm_attn._version import __version__
 from bilstm_attn.exceptions import ModelFileError
 from bilstm_attn.training import EarlyStopping, LoopState, ParameterAverage
@@ -166,12 +166,7 @@ def read_checkpoint(estimator, directory: str | os.PathLike, fingerprint) -> Che
     path = directory / CONFIG
     if not path.is_file():
         return None
-    try:
-        config = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise _fail(directory, f"{CONFIG} is not valid JSON ({error}).") from None
-    if not isinstance(config, dict) or config.get("format") != FORMAT:
-        raise _fail(directory, f"{CONFIG} was not written by bilstm_attn.")
+    config = read_json_object(path, FORMAT, "bilstm_attn", lambda what: _fail(directory, what))
     if config.get("format_version") != FORMAT_VERSION:
         raise _fail(directory, f"{CONFIG} has format {config.get('format_version')!r}.")
     _check_belongs(estimator, directory, config, _digest(fingerprint))

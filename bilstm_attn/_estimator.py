@@ -44,12 +44,15 @@ from bilstm_attn._base import (
 )
 from bilstm_attn._checkpoint import Checkpoint, CheckpointWriter, read_checkpoint
 from bilstm_attn.text import (
+    AUTO_SUBWORD_ABOVE,
     GENERATION_KINDS,
     TOKENIZER_KINDS,
     build_tokenizer,
+    encode,
     load_tokenizer,
     pad_batch,
     sorted_batches,
+    unknown_share,
 )
 from bilstm_attn.text import bucket_batches as _bucket_batches
 from bilstm_attn.training import LoopState, adamw, run_epochs
@@ -342,6 +345,27 @@ class TorchEstimator:
                 f"The '{param}' parameter of {owner} names the file {spec!r}, "
                 f"which is not a tokenizer.json that tokenizers can read: {error}"
             ) from error
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()  # type: ignore[misc]
+        tags.input_tags.string = True  # raw texts in
+        tags.input_tags.two_d_array = False
+        return tags
+
+    def _auto_tokenizer(self, texts: list[str]) -> tuple[Tokenizer, list[np.ndarray]]:
+        """``tokenizer="auto"``: a word vocabulary, or wordpiece where more than
+        ``AUTO_SUBWORD_ABOVE`` of the training words fall outside it; with the texts
+        encoded whole by it."""
+        tokenizer = self._fit_tokenizer(texts, "word", also=("auto",))
+        whole = encode(tokenizer, texts, None)
+        share = unknown_share(tokenizer, whole)
+        chosen = "wordpiece" if share > AUTO_SUBWORD_ABOVE else "word"
+        if chosen == "wordpiece":
+            tokenizer = self._fit_tokenizer(texts, chosen)
+            whole = encode(tokenizer, texts, None)
+        if self.verbose >= 1:
+            print(f"tokenizer='auto': {share:.1%} of words are [UNK]; using {chosen!r}")
+        return tokenizer, whole
 
     # ----------------------------------------------------------------- state
     def _forget_fit(self) -> None:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
-__all__ = ["atomic_path", "file_sha256"]
+__all__ = ["atomic_path", "file_sha256", "read_json_object"]
 
 
 @contextlib.contextmanager
@@ -44,3 +46,20 @@ def file_sha256(path: Path) -> str:
         while chunk := handle.read(1 << 20):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def read_json_object(
+    path: Path, file_format: str, writer: str, fail: Callable[[str], Exception]
+) -> dict[str, Any]:
+    """The JSON object in ``path``, whose ``"format"`` must be ``file_format``.
+
+    Anything else raises ``fail(problem)``, the problem naming the file and ``writer``
+    (what writes such files).
+    """
+    try:
+        config = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise fail(f"{path.name} is not valid JSON ({error}).") from None
+    if not isinstance(config, dict) or config.get("format") != file_format:
+        raise fail(f"{path.name} was not written by {writer}.")
+    return config

@@ -17,9 +17,7 @@ from torch import nn
 
 from bilstm_attn._base import RNN_CLASSES, SHARED_CONSTRAINTS, Choices, make_scorer
 from bilstm_attn._estimator import TorchEstimator
-from bilstm_attn._validation import (
-    check_texts,
-)
+from bilstm_attn._validation import check_texts
 from bilstm_attn.fit_data import ClassifierBatch, EncodedTexts, LabelledTexts
 from bilstm_attn.nn import (
     Attention,
@@ -30,16 +28,7 @@ from bilstm_attn.nn import (
     make_embedding,
 )
 from bilstm_attn.persistence import PersistenceMixin, decode_classes, encode_classes
-from bilstm_attn.text import (
-    AUTO_SUBWORD_ABOVE,
-    TRUNCATIONS,
-    encode,
-    encode_ahead,
-    pad_id,
-    truncate,
-    unknown_share,
-    vocab_size,
-)
+from bilstm_attn.text import TRUNCATIONS, encode, encode_ahead, pad_id, truncate, vocab_size
 from bilstm_attn.word_vectors import starting_vectors
 
 __all__ = ["BiLSTMAttentionClassifier", "ClassifierBatch"]
@@ -106,13 +95,9 @@ or path, default="auto"
         Largest gradient norm; None turns clipping off.
     average_decay : float or None, default=0.999
         Validate, keep and predict with an exponential moving average of the weights
-        over the training steps (Polyak averaging;
-        :class:`~bilstm_attn.training.ParameterAverage`) instead of the weights of the
-        last step: after step ``t`` the average moves by ``1 - d`` towards the weights,
-        ``d = min(average_decay, (1 + t) / (10 + t))``: until ``d`` reaches
-        ``average_decay`` (step 8,990 at 0.999) the average rests on about the last
-        fifth of the steps taken, later on about the last ``1 / (1 - average_decay)``.
-        Training itself is unchanged. None uses the trained weights as they are.
+        (:class:`~bilstm_attn.training.ParameterAverage`: about the last
+        ``1 / (1 - average_decay)`` steps); training itself is unchanged. None keeps the
+        last step's weights.
     class_weight : dict, "balanced" or None, default=None
         Weights per class, multiplied into ``sample_weight``.
     validation_fraction : float or None, default=0.1
@@ -125,17 +110,13 @@ or path, default="auto"
         Continue training the fitted model (same tokenizer and classes) instead of
         starting anew. The optimizer and the weight average start fresh.
     checkpoint_dir : str, path or None, default=None
-        Write a checkpoint of the fit there after every epoch (weights, optimizer, weight
-        average, random states, history; safetensors and JSON,
-        :mod:`bilstm_attn._checkpoint`). A later ``fit`` on the same data with the same
-        parameters resumes from it and gives the model an uninterrupted fit gives (a
-        finished fit's checkpoint gives its model back at once); other data or
-        parameters are an error. None writes nothing.
+        Write a checkpoint there after every epoch (:mod:`bilstm_attn._checkpoint`); a
+        later ``fit`` on the same data with the same parameters resumes from it and ends
+        with the model an uninterrupted fit gives. Other data or parameters are an error.
     random_state : int, RandomState instance or None, default=None
-        Seeds initialisation, shuffling, dropout and the validation split. The same
-        value, data and torch thread count give the same model bit for bit, in this
-        process or another, with every kind of tokenizer; another thread count agrees
-        to float32 rounding, another CPU may round differently.
+        The same value, data and torch thread count give the same model bit for bit, in
+        any process; another thread count agrees to float32 rounding, another CPU may
+        round differently.
     device : {"auto", "cpu", "cuda"}, default="auto"
         Where to train and predict; "auto" picks CUDA when available.
     verbose : int, default=0
@@ -261,12 +242,6 @@ or path, default="auto"
         self.device = device
         self.verbose = verbose
 
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.string = True
-        tags.input_tags.two_d_array = False
-        return tags
-
     # ----------------------------------------------------------------- fit
     def fit(self, X, y, sample_weight=None):
         """Train on raw texts.
@@ -305,26 +280,14 @@ or path, default="auto"
         self.module_ = self.initialize_module(np.random.default_rng(seed), sequences=whole)
         return [np.asarray(truncate(ids, self.max_length, self.truncation)) for ids in whole]
 
-    def initialize_tokenizers(self, texts: list[str]) -> list[np.ndarray]:
-        """Set ``tokenizer_`` (resolving ``"auto"``); return the texts encoded whole.
-
-        A subclass that sets ``tokenizer_`` otherwise may return None.
-        """
-        auto = self.tokenizer == "auto"
-        self.tokenizer_ = self._fit_tokenizer(
-            texts, "word" if auto else self.tokenizer, also=("auto",)
-        )
-        whole = encode(self.tokenizer_, texts, None)
-        if not auto:
+    def initialize_tokenizers(self, texts: list[str]) -> list[np.ndarray] | None:
+        """Set ``tokenizer_``; return the texts encoded whole by it (or None, and they are
+        encoded after)."""
+        if self.tokenizer == "auto":
+            self.tokenizer_, whole = self._auto_tokenizer(texts)
             return whole
-        share = unknown_share(self.tokenizer_, whole)
-        chosen = "wordpiece" if share > AUTO_SUBWORD_ABOVE else "word"
-        if chosen == "wordpiece":
-            self.tokenizer_ = self._fit_tokenizer(texts, chosen)
-            whole = encode(self.tokenizer_, texts, None)
-        if self.verbose >= 1:
-            print(f"tokenizer='auto': {share:.1%} of words are [UNK]; using {chosen!r}")
-        return whole
+        self.tokenizer_ = self._fit_tokenizer(texts, self.tokenizer, also=("auto",))
+        return encode(self.tokenizer_, texts, None)
 
     def initialize_module(
         self,
@@ -398,21 +361,10 @@ or path, default="auto"
     _TOKENIZER_PARAMS = {"tokenizer": "tokenizer_"}
     # in bilstm_attn 0.2
     _ADDED_PARAMS = {"truncation": "head", "attention_size": None, "average_decay": None}
+    _FITTED_VALUES = {"classes_": (encode_classes, decode_classes), "embedding_coverage_": None}
 
     def _tokenizer_files(self) -> dict[str, str]:
         return {"tokenizer_": "tokenizer.json"}
-
-    def _fitted_config(self) -> dict:
-        return {
-            **super()._fitted_config(),
-            "classes": encode_classes(self.classes_),
-            "embedding_coverage": self.embedding_coverage_,
-        }
-
-    def _restore_fitted(self, fitted: dict) -> None:
-        super()._restore_fitted(fitted)
-        self.classes_ = decode_classes(fitted["classes"])
-        self.embedding_coverage_ = fitted["embedding_coverage"]
 
     def _loaded_module(self) -> ClassifierNet:
         return self.initialize_module(read_pretrained=False)

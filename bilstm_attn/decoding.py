@@ -1,7 +1,8 @@
 """Greedy search and beam search over a :class:`~bilstm_attn.nn.Seq2SeqNet`.
 
 Both search a whole batch of sources at once and return one :class:`DecodeResult`, with
-the attention matrix (target x source) of every output filled in.
+the attention matrix (target x source) of every output filled in; the translator turns
+each output into a :class:`Translation` (its text, pieces and attention).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from torch import Tensor
 
 from bilstm_attn.nn import EncoderOutput, Seq2SeqNet
 
-__all__ = ["DecodeResult", "beam_search", "greedy_decode", "length_penalty"]
+__all__ = ["DecodeResult", "Translation", "beam_search", "greedy_decode", "length_penalty"]
 
 
 @dataclass
@@ -228,3 +229,41 @@ def beam_search(
         token_scores=[h.token_scores for h in best],
         finished=np.array([h.finished for h in best]),
     )
+
+
+@dataclass
+class Translation:
+    """One translated text with what the model attended to.
+
+    Attributes
+    ----------
+    text : str
+        The output text.
+    source : str
+        The input text.
+    source_tokens, tokens : list of str
+        The source pieces the model read and the pieces it wrote.
+    attention : ndarray of shape (len(tokens), len(source_tokens))
+        Row t: the attention over the source when ``tokens[t]`` was written; rows sum to 1.
+    score : float
+        Log-probability of the output.
+    """
+
+    text: str
+    source: str
+    source_tokens: list[str]
+    tokens: list[str]
+    attention: np.ndarray
+    score: float
+
+    def plot(self, ax=None):
+        """Heatmap of the attention, source on x and output on y (needs matplotlib)."""
+        from bilstm_attn.render import plot_attention
+
+        return plot_attention(self.source_tokens, self.tokens, self.attention, ax=ax)
+
+    def to_ansi(self) -> str:
+        """The attention matrix drawn with shaded blocks for a terminal."""
+        from bilstm_attn.render import attention_ansi
+
+        return attention_ansi(self.source_tokens, self.tokens, self.attention)

@@ -33,7 +33,7 @@ from sklearn.utils.validation import check_is_fitted
 from tokenizers import Tokenizer
 
 from bilstm_attn._base import resolve_device
-from bilstm_attn._files import atomic_path, file_sha256
+from bilstm_attn._files import atomic_path, file_sha256, read_json_object
 from bilstm_attn._version import __version__
 from bilstm_attn.exceptions import ModelFileError, VersionMismatchWarning
 
@@ -51,7 +51,7 @@ class PersistenceMixin:
 
     Subclasses say which fitted attributes are tokenizers (``_tokenizer_files``), which
     parameters may hold a ready tokenizer (``_TOKENIZER_PARAMS``), and add their own
-    fitted state through ``_fitted_config`` / ``_restore_fitted``.
+    fitted state that is not a tensor in ``_FITTED_VALUES``.
     """
 
     _TOKENIZER_PARAMS: dict[str, str] = {}  # parameter -> fitted attribute
@@ -59,6 +59,9 @@ class PersistenceMixin:
     # what a model saved without them did; load() fills them in where config.json
     # lacks them.
     _ADDED_PARAMS: dict[str, Any] = {}
+    # Fitted attributes config.json keeps besides history_ and best_epoch_: attribute ->
+    # (encode to JSON, decode from it), or None for a plain JSON value.
+    _FITTED_VALUES: dict[str, tuple[Any, Any] | None] = {}
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -70,11 +73,18 @@ class PersistenceMixin:
         raise NotImplementedError
 
     def _fitted_config(self) -> dict[str, Any]:
-        return {"history": self.history_, "best_epoch": self.best_epoch_}  # type: ignore[attr-defined]
+        config = {"history": self.history_, "best_epoch": self.best_epoch_}  # type: ignore[attr-defined]
+        for attribute, coders in self._FITTED_VALUES.items():
+            value = getattr(self, attribute)
+            config[attribute.removesuffix("_")] = value if coders is None else coders[0](value)
+        return config
 
     def _restore_fitted(self, fitted: dict[str, Any]) -> None:
         self.history_ = list(fitted["history"])
         self.best_epoch_ = fitted["best_epoch"]
+        for attribute, coders in self._FITTED_VALUES.items():
+            value = fitted[attribute.removesuffix("_")]
+            setattr(self, attribute, value if coders is None else coders[1](value))
 
     def _loaded_module(self) -> torch.nn.Module:
         """A network with the saved architecture, its weights still to be loaded."""
@@ -252,12 +262,9 @@ def _read_config(directory: Path) -> dict[str, Any]:
             f"{CONFIG} is missing. save() writes {CONFIG}, {WEIGHTS} and "
             f"tokenizer.json; copy the whole directory.",
         )
-    try:
-        config = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise _fail(directory, f"{CONFIG} is not valid JSON ({error}).") from None
-    if not isinstance(config, dict) or config.get("format") != FORMAT:
-        raise _fail(directory, f"{CONFIG} was not written by bilstm_attn's save().")
+    config = read_json_object(
+        path, FORMAT, "bilstm_attn's save()", lambda problem: _fail(directory, problem)
+    )
     version = config.get("format_version")
     if not isinstance(version, int):
         raise _fail(directory, f"{CONFIG} has no valid format_version.")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from numbers import Integral, Real
 
 import numpy as np
@@ -17,7 +16,7 @@ from tokenizers import Tokenizer
 from bilstm_attn._base import RNN_CLASSES, SHARED_CONSTRAINTS, Choices, make_scorer
 from bilstm_attn._estimator import TorchEstimator
 from bilstm_attn._validation import check_texts
-from bilstm_attn.decoding import DecodeResult, beam_search, greedy_decode
+from bilstm_attn.decoding import DecodeResult, Translation, beam_search, greedy_decode
 from bilstm_attn.fit_data import EncodedPairs, TextPairs, TranslationBatch
 from bilstm_attn.nn import (
     Attention,
@@ -42,44 +41,6 @@ from bilstm_attn.text import (
 __all__ = ["Seq2SeqTranslator", "Translation", "TranslationBatch"]
 
 _DECODERS = {"bahdanau": BahdanauDecoder, "luong": LuongDecoder}
-
-
-@dataclass
-class Translation:
-    """One translated text with what the model attended to.
-
-    Attributes
-    ----------
-    text : str
-        The output text.
-    source : str
-        The input text.
-    source_tokens, tokens : list of str
-        The source pieces the model read and the pieces it wrote.
-    attention : ndarray of shape (len(tokens), len(source_tokens))
-        Row t: the attention over the source when ``tokens[t]`` was written; rows sum to 1.
-    score : float
-        Log-probability of the output.
-    """
-
-    text: str
-    source: str
-    source_tokens: list[str]
-    tokens: list[str]
-    attention: np.ndarray
-    score: float
-
-    def plot(self, ax=None):
-        """Heatmap of the attention, source on x and output on y (needs matplotlib)."""
-        from bilstm_attn.render import plot_attention
-
-        return plot_attention(self.source_tokens, self.tokens, self.attention, ax=ax)
-
-    def to_ansi(self) -> str:
-        """The attention matrix drawn with shaded blocks for a terminal."""
-        from bilstm_attn.render import attention_ansi
-
-        return attention_ansi(self.source_tokens, self.tokens, self.attention)
 
 
 class Seq2SeqTranslator(PersistenceMixin, TorchEstimator, BaseEstimator):
@@ -253,8 +214,6 @@ or path, default="char"
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.input_tags.string = True
-        tags.input_tags.two_d_array = False
         tags.target_tags.required = True
         return tags
 

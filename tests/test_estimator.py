@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from conftest import TINY
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 
@@ -24,15 +25,7 @@ from bilstm_attn import (
 )
 from bilstm_attn.datasets import make_dates, make_reviews
 
-SMALL = dict(
-    embedding_dim=16,
-    hidden_size=16,
-    min_frequency=1,
-    batch_size=32,
-    learning_rate=0.01,
-    max_epochs=4,
-    random_state=0,
-)
+SMALL = {**TINY, "max_epochs": 4}
 PAIRS = make_dates(300, random_state=0)
 PAIR_PARAMS = dict(hidden_size=16, embedding_dim=8, max_epochs=3, batch_size=32, random_state=0)
 

@@ -74,7 +74,7 @@ def test_one_fit_lifecycle():
 
 # The public API offers clf.explain() and translation.plot(); those methods reach up
 # lazily, inside the method, and nowhere else.
-LAZY_UPWARD = {("classifier", "explain"), ("translator", "render"), ("explain", "render")}
+LAZY_UPWARD = {("classifier", "explain"), ("decoding", "render"), ("explain", "render")}
 
 
 def module_files(module: str) -> list[Path]:

@@ -6,7 +6,8 @@
 A generated table sits between ``<!-- begin report: NAME -->`` and
 ``<!-- end report: NAME -->``, where ``results/NAME.json`` holds its figures; the text
 around it is written by hand and left alone. Kinds of result file known so far:
-``versions`` (``versions.py``: two versions of the library, ``throughput.py`` side by side).
+``versions`` (``versions.py``: two versions of the library, ``throughput.py`` side by side)
+and ``tokenizer_training`` (``tokenizer_training.py``).
 """
 
 from __future__ import annotations
@@ -39,13 +40,11 @@ def _limits(run: dict) -> dict[str, float]:
 def versions_table(result: dict) -> str:
     """Tokens per second of each version (median of the rounds), their ratio, and the
     share of the raw-LSTM limit each reached within its own runs."""
-    machine = result["machine"]
     before, after = result["versions"]["before"], result["versions"]["after"]
     rounds = len(result["runs"]["before"])
     lines = [
         f"`{result['command']}`: {rounds} rounds, the two versions alternating; "
-        f"{machine['cpu']}, {machine['cores']} cores, flags "
-        f"{', '.join(machine['flags']) or 'none of AVX-512 or AMX'}; torch {machine['torch']}.",
+        f"{_machine_line(result['machine'])}.",
         "",
         f"| path | {before} tokens/s | {after} tokens/s | after / before (per round) "
         f"| share of the limit, {before} | {after} |",
@@ -65,7 +64,32 @@ def versions_table(result: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-RENDERERS = {"versions": versions_table}
+def _machine_line(machine: dict) -> str:
+    flags = ", ".join(machine["flags"]) or "none of AVX-512 or AMX"
+    return f"{machine['cpu']}, {machine['cores']} cores, flags {flags}; torch {machine['torch']}"
+
+
+def tokenizer_training_table(result: dict) -> str:
+    """Seconds to train each kind's vocabulary: the library's learner against HF's."""
+    lines = [
+        f"`{result['command']}` (vocab_size={result['options']['vocab_size']:,}, "
+        f"min_frequency={result['options']['min_frequency']}); "
+        f"{_machine_line(result['machine'])}.",
+        "",
+        "| corpus | kind | HF trainer | the library's learner | ratio "
+        "| HF's pieces also in the library's |",
+        "|---|---|---:|---:|---:|---:|",
+    ]
+    for row in result["rows"]:
+        lines.append(
+            f"| {row['corpus']} ({row['texts']:,} texts) | {row['kind']} "
+            f"| {row['hf_seconds']:.1f} s | {row['ours_seconds']:.1f} s "
+            f"| {row['ours_seconds'] / row['hf_seconds']:.1f}x | {row['overlap']:.2%} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+RENDERERS = {"versions": versions_table, "tokenizer_training": tokenizer_training_table}
 
 
 def render(name: str) -> str:
@@ -78,7 +102,8 @@ def main() -> int:
     parser.add_argument("--check", action="store_true", help="only say whether it is current")
     args = parser.parse_args()
     page = PAGE.read_text(encoding="utf-8")
-    missing = [m["name"] for m in BLOCK.finditer(page) if not (RESULTS / f"{m['name']}.json").exists()]
+    names = [match["name"] for match in BLOCK.finditer(page)]
+    missing = [name for name in names if not (RESULTS / f"{name}.json").exists()]
     if missing:
         print(f"no result file for {', '.join(missing)} in {RESULTS}", file=sys.stderr)
         return 1

@@ -150,6 +150,10 @@ def inference_map(function: Callable, items: Iterable, device: torch.device) -> 
         return
 
     def one_thread(item):
+        # A thread takes its first count from a process-wide one, lazily, at its first
+        # query (not at a set): query first, or a worker whose first item is running
+        # when another worker's item ends takes that worker's n back, mid-item.
+        torch.get_num_threads()
         torch.set_num_threads(1)  # this thread's count (OpenMP's and MKL's are per thread)
         try:
             with torch.inference_mode():

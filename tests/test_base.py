@@ -39,6 +39,20 @@ def test_items_run_in_one_thread_workers_and_come_back_in_order(two_threads):
     assert seen == [2]
 
 
+def test_no_worker_ever_runs_an_item_on_more_than_one_thread(two_threads):
+    """A worker thread takes its first count lazily from a process-wide one, which the
+    other workers set to 1 and back to 2 around their items: it must take it before it
+    sets its own (this failed in about one call in 40 when it did not)."""
+
+    def count(delay: float) -> int:
+        time.sleep(delay)
+        return torch.get_num_threads()
+
+    for _ in range(200):
+        seen = set(inference_map(count, [0.002, 0.001, 0.0, 0.002, 0.0, 0.001, 0.0], CPU))
+        assert seen == {1}
+
+
 def test_one_thread_maps_in_the_calling_thread():
     assert torch.get_num_threads() == 1
     results = list(inference_map(probe, [0.0, 0.0], CPU))

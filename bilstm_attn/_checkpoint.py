@@ -43,14 +43,22 @@ CONFIG = "checkpoint.json"
 FORMAT = "bilstm-attn checkpoint"
 FORMAT_VERSION = 1
 _TENSORS = re.compile(r"checkpoint-\d+\.safetensors")
-# Parameters that do not change what a fit computes.
+_REQUIRED = "seed params data_sha256 tensors files tokenizers fitted loop optimizer rng".split()
+# Parameters that do not change what a fit computes (an estimator adds its own, such as
+# the translator's search settings, in _INFERENCE_PARAMS).
 _NOT_COMPARED = {"checkpoint_dir", "verbose", "warm_start"}
 
 
 def _describe(value: object) -> object:
-    """A JSON value that tells parameter values apart (for comparing, not rebuilding)."""
+    """A JSON value that tells parameter values apart (for comparing, not rebuilding).
+
+    A file that a parameter names (a ``tokenizer.json``, a word-vector file) is told
+    apart by its contents too, so an edited file does not resume an old fit.
+    """
     if isinstance(value, Tokenizer):
         return {"tokenizer_sha256": hashlib.sha256(value.to_str().encode()).hexdigest()}
+    if isinstance(value, (str, os.PathLike)) and os.path.isfile(value):
+        return {"file": os.fspath(value), "sha256": file_sha256(Path(value))}
     if isinstance(value, np.random.RandomState):
         return {"RandomState": True}
     if isinstance(value, os.PathLike):
@@ -66,7 +74,8 @@ def _describe(value: object) -> object:
 
 def _params(estimator) -> dict[str, object]:
     params = estimator.get_params(deep=False)
-    return {name: _describe(v) for name, v in sorted(params.items()) if name not in _NOT_COMPARED}
+    ignored = _NOT_COMPARED | set(getattr(estimator, "_INFERENCE_PARAMS", ()))
+    return {name: _describe(v) for name, v in sorted(params.items()) if name not in ignored}
 
 
 def _digest(chunks: Iterable[bytes]) -> str:
@@ -97,13 +106,23 @@ class Checkpoint:
         self.directory = directory
         self.config = config
         self.tensors = tensors
-        self.seed = int(config["seed"])
+        self.seed = config["seed"]
+
+    def _broken(self, error: Exception) -> ModelFileError:
+        first = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        return _fail(self.directory, f"it does not hold this fit's state ({first}).")
 
     def _part(self, prefix: str) -> dict[str, torch.Tensor]:
         return {k[len(prefix) :]: v for k, v in self.tensors.items() if k.startswith(prefix)}
 
     def restore_fitted(self, estimator) -> None:
         """Set the estimator's tokenizers, fitted state and network as they were saved."""
+        try:
+            self._restore_fitted(estimator)
+        except Exception as error:  # tokenizers raises a bare Exception on a bad file
+            raise self._broken(error) from error
+
+    def _restore_fitted(self, estimator) -> None:
         loaded: dict[str, Tokenizer] = {}
         for attribute, filename in self.config["tokenizers"].items():
             if filename not in loaded:
@@ -121,7 +140,24 @@ class Checkpoint:
         rng: np.random.Generator,
         device: torch.device,
     ) -> LoopState:
-        """Put the optimizer and random generators where they were; the loop's state."""
+        """Put the optimizer and random generators where they were; the loop's state.
+
+        The checkpoint's tensors are let go of once they are in place.
+        """
+        try:
+            return self._restore_training(module, optimizer, rng, device)
+        except (KeyError, TypeError, ValueError, RuntimeError, AttributeError) as error:
+            raise self._broken(error) from error
+        finally:
+            self.tensors = {}
+
+    def _restore_training(
+        self,
+        module: torch.nn.Module,
+        optimizer: torch.optim.Optimizer,
+        rng: np.random.Generator,
+        device: torch.device,
+    ) -> LoopState:
         loop = self.config["loop"]
         state = self.config["optimizer"]
         tensors = self._part("optimizer.")
@@ -160,15 +196,32 @@ def read_checkpoint(estimator, directory: str | os.PathLike, fingerprint) -> Che
     Raises ``ValueError`` when it belongs to other data or parameters, and
     ``ModelFileError`` when it cannot be read; returns None when there is none.
     """
+    if not os.fspath(directory).strip():
+        raise ValueError("checkpoint_dir must name a directory; got an empty string.")
     directory = Path(directory)
     if directory.exists() and not directory.is_dir():
         raise ValueError(f"checkpoint_dir={os.fspath(directory)!r} is a file, not a directory.")
+    existing = next(p for p in (directory, *directory.absolute().parents) if p.exists())
+    if not os.access(existing, os.W_OK):
+        raise ValueError(
+            f"checkpoint_dir={os.fspath(directory)!r} cannot be written: {os.fspath(existing)!r} "
+            f"is not writable. Choose a directory you can write to."
+        )
     path = directory / CONFIG
     if not path.is_file():
         return None
     config = read_json_object(path, FORMAT, "bilstm_attn", lambda what: _fail(directory, what))
     if config.get("format_version") != FORMAT_VERSION:
         raise _fail(directory, f"{CONFIG} has format {config.get('format_version')!r}.")
+    if config.get("bilstm_attn") != __version__:
+        raise _fail(
+            directory,
+            f"it was written by bilstm_attn {config.get('bilstm_attn')}, and this is "
+            f"{__version__}; a fit resumes with the version that began it.",
+        )
+    missing = [key for key in _REQUIRED if key not in config]
+    if missing or not isinstance(config.get("seed"), int):
+        raise _fail(directory, f"{CONFIG} lacks {', '.join(missing) or 'a valid seed'}.")
     _check_belongs(estimator, directory, config, _digest(fingerprint))
     _check_names(estimator, directory, config)
     try:
@@ -184,7 +237,10 @@ def read_checkpoint(estimator, directory: str | os.PathLike, fingerprint) -> Che
 def _check_belongs(estimator, directory: Path, config: dict, data_sha256: str) -> None:
     owner = type(estimator).__name__
     where = f"checkpoint_dir={os.fspath(directory)!r} holds a checkpoint of another fit"
-    fix = "Use another checkpoint_dir, or delete that one to train anew."
+    fix = (
+        "Use another checkpoint_dir, or delete that one to train anew (each fit needs its "
+        "own: under cross-validation or a grid search, leave checkpoint_dir=None)."
+    )
     if config.get("estimator") != owner:
         raise ValueError(f"{where}: of a {config.get('estimator')}, not a {owner}. {fix}")
     saved, ours = config.get("params", {}), _params(estimator)
@@ -294,6 +350,7 @@ class CheckpointWriter:
             text = json.dumps(config, indent=1, ensure_ascii=False, default=_json_default)
             temporary.write_text(text + "\n", encoding="utf-8")
             _flush(temporary)
+        _flush_directory(self.directory)
         for old in self.directory.iterdir():
             if _TENSORS.fullmatch(old.name) and old.name != name:
                 old.unlink(missing_ok=True)
@@ -327,3 +384,17 @@ def _flush(path: Path) -> None:
     """Push a written file to the disk, so that a crash after the rename keeps it whole."""
     with open(path, "rb+") as handle:
         os.fsync(handle.fileno())
+
+
+def _flush_directory(directory: Path) -> None:
+    """Push the directory's entries (the renames) to the disk, where the system allows."""
+    try:
+        handle = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(handle)
+    except OSError:
+        pass
+    finally:
+        os.close(handle)

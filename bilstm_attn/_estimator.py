@@ -230,6 +230,11 @@ class TorchEstimator:
         for sums in inference_map(step, batches, run.device):
             for name, value in sums.items():
                 totals[name] = totals.get(name, 0) + value
+        if "count" not in totals:
+            raise ValueError(
+                f"validation_step of {type(self).__name__} returned {sorted(totals)}, without "
+                f"the 'count' its sums are divided by; return it too."
+            )
         count = max(totals.pop("count"), 1)
         return {f"valid_{name}": value / count for name, value in totals.items()}
 

@@ -114,9 +114,9 @@ or path, default="auto"
         later ``fit`` on the same data with the same parameters resumes from it and ends
         with the model an uninterrupted fit gives. Other data or parameters are an error.
     random_state : int, RandomState instance or None, default=None
-        The same value, data and torch thread count give the same model bit for bit, in
-        any process; another thread count agrees to float32 rounding, another CPU may
-        round differently.
+        The same value, data and torch thread count give the same model bit for bit on
+        the CPU, in any process; another thread count agrees to float32 rounding, another
+        CPU may round differently (CUDA has nondeterministic kernels of its own).
     device : {"auto", "cpu", "cuda"}, default="auto"
         Where to train and predict; "auto" picks CUDA when available.
     verbose : int, default=0
@@ -351,7 +351,8 @@ or path, default="auto"
     def validation_step(self, batch: ClassifierBatch) -> dict[str, float]:
         """Sums over a validation batch: cross-entropy, correct predictions, and the
         ``count`` of texts they are divided by (``history_``'s ``valid_loss`` and
-        ``valid_accuracy``)."""
+        ``valid_accuracy``). It runs under ``torch.inference_mode``, on CPU in worker
+        threads, several batches at once: an override keeps no state of its own."""
         logits = self.module_(batch.ids, batch.lengths).logits  # (B, C)
         loss = F.cross_entropy(logits, batch.targets, reduction="sum").item()
         correct = (logits.argmax(-1) == batch.targets).sum().item()

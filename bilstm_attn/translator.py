@@ -107,8 +107,8 @@ or path, default="char"
         Write a checkpoint after every epoch and resume from it, as the classifier's
         ``checkpoint_dir`` does.
     random_state : int, RandomState instance or None, default=None
-        The same value, data and torch thread count give the same model bit for bit,
-        in this process or another; another CPU may round differently.
+        The same value, data and torch thread count give the same model bit for bit on
+        the CPU, in this process or another; another CPU may round differently.
     device : {"auto", "cpu", "cuda"}, default="auto"
     verbose : int, default=0
         0 is silent; 1 prints a line per epoch and, on a terminal, a progress bar.
@@ -284,6 +284,8 @@ or path, default="char"
 
     # ----------------------------------------------------------------- save / load
     _TOKENIZER_PARAMS = {"tokenizer": "source_tokenizer_", "target_tokenizer": "target_tokenizer_"}
+    # How it searches and scores, not how it trains: a checkpoint resumes across them.
+    _INFERENCE_PARAMS = ("beam_size", "length_penalty", "max_output_length", "metric")
 
     def _tokenizer_files(self) -> dict[str, str]:
         shared = self.target_tokenizer_ is self.source_tokenizer_

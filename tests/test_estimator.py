@@ -249,6 +249,15 @@ class MarginValidation(BiLSTMAttentionClassifier):
         return {**sums, "gold_proba": proba.sum().item()}
 
 
+def test_a_validation_step_without_its_count_says_so(texts):
+    class NoCount(BiLSTMAttentionClassifier):
+        def validation_step(self, batch):
+            return {"loss": 0.0}
+
+    with pytest.raises(ValueError, match=r"returned \['loss'\], without the 'count'"):
+        NoCount(**SMALL).fit(*texts)
+
+
 def test_a_custom_validation_step_adds_a_metric(texts):
     clf = MarginValidation(**SMALL).fit(*texts)
     assert all(0 < r["valid_gold_proba"] < 1 for r in clf.history_)
@@ -357,6 +366,60 @@ def test_a_checkpoint_names_only_its_own_files_and_attributes(tmp_path, texts, e
     path.write_text(json.dumps(config))
     with pytest.raises(ModelFileError, match=r"names '\.\./\.\./x\.json', not a file of"):
         BiLSTMAttentionClassifier(**SMALL, checkpoint_dir=tmp_path).fit(*texts)
+
+
+def test_an_edited_file_a_parameter_names_is_other_parameters(tmp_path, texts):
+    from bilstm_attn.text import build_tokenizer
+
+    path = tmp_path / "tokenizer.json"
+    build_tokenizer("word", texts[0], min_frequency=1).save(str(path))
+    params = {**SMALL, "tokenizer": str(path), "checkpoint_dir": tmp_path / "checkpoint"}
+    BiLSTMAttentionClassifier(**params).fit(*texts)
+    build_tokenizer("wordpiece", texts[0], vocab_size=300).save(str(path))  # the same name
+    with pytest.raises(ValueError, match=r"its parameters differ \(tokenizer="):
+        BiLSTMAttentionClassifier(**params).fit(*texts)
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda c: c.pop("loop"), "lacks loop"),
+        (lambda c: c.update(seed="7"), "lacks a valid seed"),
+        (lambda c: c.update(bilstm_attn="0.0.1"), "written by bilstm_attn 0.0.1, and this is"),
+        (lambda c: c["loop"].pop("stopper"), "does not hold this fit's state"),
+        (lambda c: c["optimizer"].update(param_groups=[]), "does not hold this fit's state"),
+    ],
+)
+def test_a_broken_checkpoint_is_a_model_file_error(tmp_path, texts, edit, message):
+    good = BiLSTMAttentionClassifier(**SMALL).fit(*texts)
+    interrupted = Interrupting(**SMALL, checkpoint_dir=tmp_path)
+    interrupted.stop_at = 12  # a checkpoint of epoch 1 to resume from
+    with pytest.warns(TrainingInterruptedWarning):
+        interrupted.fit(*texts)
+    path = tmp_path / "checkpoint.json"
+    config = json.loads(path.read_text())
+    edit(config)
+    path.write_text(json.dumps(config))
+    resumer = Interrupting(**SMALL, checkpoint_dir=tmp_path)
+    for key, value in vars(good).items():  # a fitted model that must survive
+        if key.endswith("_") and not key.startswith("_"):
+            setattr(resumer, key, value)
+    with pytest.raises(ModelFileError, match=message):
+        resumer.fit(*texts)
+    assert resumer.module_ is good.module_ and resumer.history_ == good.history_
+
+
+def test_an_empty_checkpoint_dir_is_refused(texts):
+    with pytest.raises(ValueError, match="checkpoint_dir must name a directory; got an empty"):
+        BiLSTMAttentionClassifier(**SMALL, checkpoint_dir="").fit(*texts)
+
+
+def test_search_settings_of_the_translator_do_not_stop_a_resume(tmp_path):
+    src, tgt = PAIRS["source"], PAIRS["target"]
+    first = Seq2SeqTranslator(**PAIR_PARAMS, checkpoint_dir=tmp_path).fit(src, tgt)
+    again = Seq2SeqTranslator(**PAIR_PARAMS, checkpoint_dir=tmp_path, beam_size=3)
+    again.set_params(metric="exact", max_output_length=20).fit(src, tgt)
+    assert again.history_ == first.history_  # the finished fit, given back
 
 
 def test_warm_start_and_a_checkpoint_do_not_mix(tmp_path, texts):

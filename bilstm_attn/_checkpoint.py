@@ -18,11 +18,12 @@ resumes from it; other data or parameters are an error, never a silent restart.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -115,23 +116,26 @@ class Checkpoint:
     def _part(self, prefix: str) -> dict[str, torch.Tensor]:
         return {k[len(prefix) :]: v for k, v in self.tensors.items() if k.startswith(prefix)}
 
-    def restore_fitted(self, estimator) -> None:
-        """Set the estimator's tokenizers, fitted state and network as they were saved."""
+    @contextlib.contextmanager
+    def _reading(self) -> Iterator[None]:
+        """Turn whatever a broken entry raises into a ModelFileError that says so."""
         try:
-            self._restore_fitted(estimator)
+            yield
         except Exception as error:  # tokenizers raises a bare Exception on a bad file
             raise self._broken(error) from error
 
-    def _restore_fitted(self, estimator) -> None:
-        loaded: dict[str, Tokenizer] = {}
-        for attribute, filename in self.config["tokenizers"].items():
-            if filename not in loaded:
-                loaded[filename] = Tokenizer.from_file(os.fspath(self.directory / filename))
-            setattr(estimator, attribute, loaded[filename])
-        estimator._restore_fitted(self.config["fitted"])
-        module = estimator._loaded_module()
-        module.load_state_dict(self._part("module."), strict=True)
-        estimator.module_ = module
+    def restore_fitted(self, estimator) -> None:
+        """Set the estimator's tokenizers, fitted state and network as they were saved."""
+        with self._reading():
+            loaded: dict[str, Tokenizer] = {}
+            for attribute, filename in self.config["tokenizers"].items():
+                if filename not in loaded:
+                    loaded[filename] = Tokenizer.from_file(os.fspath(self.directory / filename))
+                setattr(estimator, attribute, loaded[filename])
+            estimator._restore_fitted(self.config["fitted"])
+            module = estimator._loaded_module()
+            module.load_state_dict(self._part("module."), strict=True)
+            estimator.module_ = module
 
     def restore_training(
         self,
@@ -145,49 +149,41 @@ class Checkpoint:
         The checkpoint's tensors are let go of once they are in place.
         """
         try:
-            return self._restore_training(module, optimizer, rng, device)
-        except (KeyError, TypeError, ValueError, RuntimeError, AttributeError) as error:
-            raise self._broken(error) from error
+            with self._reading():
+                loop = self.config["loop"]
+                state = self.config["optimizer"]
+                tensors = self._part("optimizer.")
+                per_param: dict[int, dict[str, Any]] = {}
+                for key, value in tensors.items():
+                    index, name = key.split(".", 1)
+                    per_param.setdefault(int(index), {})[name] = value
+                for index, values in state["scalars"].items():
+                    per_param.setdefault(int(index), {}).update(values)
+                optimizer.load_state_dict(
+                    {"state": per_param, "param_groups": state["param_groups"]}
+                )
+                rng.bit_generator.state = self.config["rng"]["numpy"]
+                torch.set_rng_state(self.tensors["rng.torch"])
+                if device.type == "cuda" and "rng.cuda" in self.tensors:
+                    torch.cuda.set_rng_state(self.tensors["rng.cuda"], device)
+                saved = loop["stopper"]
+                stopper = EarlyStopping(saved["patience"], saved["tol"])
+                stopper.best_loss = float(saved["best_loss"])
+                stopper.best_epoch = saved["best_epoch"]
+                stopper.bad_epochs = int(saved["bad_epochs"])
+                stopper.should_stop = bool(saved["should_stop"])
+                best = self._part("best.")
+                stopper.best_state = best or None
+                average = None
+                if loop["average"] is not None:
+                    average = ParameterAverage(module, float(loop["average"]["decay"]))
+                    average.steps = int(loop["average"]["steps"])
+                    averages = self._part("average.")
+                    for i, tensor in enumerate(average.averages):
+                        tensor.copy_(averages[str(i)])
+                return LoopState(int(loop["epoch"]), int(loop["first_record"]), stopper, average)
         finally:
             self.tensors = {}
-
-    def _restore_training(
-        self,
-        module: torch.nn.Module,
-        optimizer: torch.optim.Optimizer,
-        rng: np.random.Generator,
-        device: torch.device,
-    ) -> LoopState:
-        loop = self.config["loop"]
-        state = self.config["optimizer"]
-        tensors = self._part("optimizer.")
-        per_param: dict[int, dict[str, Any]] = {}
-        for key, value in tensors.items():
-            index, name = key.split(".", 1)
-            per_param.setdefault(int(index), {})[name] = value
-        for index, values in state["scalars"].items():
-            per_param.setdefault(int(index), {}).update(values)
-        optimizer.load_state_dict({"state": per_param, "param_groups": state["param_groups"]})
-        rng.bit_generator.state = self.config["rng"]["numpy"]
-        torch.set_rng_state(self.tensors["rng.torch"])
-        if device.type == "cuda" and "rng.cuda" in self.tensors:
-            torch.cuda.set_rng_state(self.tensors["rng.cuda"], device)
-        saved = loop["stopper"]
-        stopper = EarlyStopping(saved["patience"], saved["tol"])
-        stopper.best_loss = float(saved["best_loss"])
-        stopper.best_epoch = saved["best_epoch"]
-        stopper.bad_epochs = int(saved["bad_epochs"])
-        stopper.should_stop = bool(saved["should_stop"])
-        best = self._part("best.")
-        stopper.best_state = best or None
-        average = None
-        if loop["average"] is not None:
-            average = ParameterAverage(module, float(loop["average"]["decay"]))
-            average.steps = int(loop["average"]["steps"])
-            averages = self._part("average.")
-            for i, tensor in enumerate(average.averages):
-                tensor.copy_(averages[str(i)])
-        return LoopState(int(loop["epoch"]), int(loop["first_record"]), stopper, average)
 
 
 def read_checkpoint(estimator, directory: str | os.PathLike, fingerprint) -> Checkpoint | None:

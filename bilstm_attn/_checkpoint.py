@@ -24,6 +24,7 @@ import json
 import os
 import re
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +39,7 @@ from bilstm_attn._version import __version__
 from bilstm_attn.exceptions import ModelFileError
 from bilstm_attn.training import EarlyStopping, LoopState, ParameterAverage
 
-__all__ = ["Checkpoint", "CheckpointWriter", "read_checkpoint"]
+__all__ = ["Checkpoint", "CheckpointWriter", "FitIdentity", "read_checkpoint"]
 
 CONFIG = "checkpoint.json"
 FORMAT = "bilstm-attn checkpoint"
@@ -85,6 +86,20 @@ def _digest(chunks: Iterable[bytes]) -> str:
         digest.update(len(chunk).to_bytes(8, "little"))
         digest.update(chunk)
     return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class FitIdentity:
+    """What a checkpoint must match: the parameters (files they name by their contents)
+    and the sha256 of the training data. Made once per fit; hashing both reads every text
+    and every file a parameter names."""
+
+    params: dict[str, object]
+    data_sha256: str
+
+    @classmethod
+    def of(cls, estimator, fingerprint: Iterable[bytes]) -> FitIdentity:
+        return cls(_params(estimator), _digest(fingerprint))
 
 
 def _json_default(value: object) -> object:
@@ -186,7 +201,9 @@ class Checkpoint:
             self.tensors = {}
 
 
-def read_checkpoint(estimator, directory: str | os.PathLike, fingerprint) -> Checkpoint | None:
+def read_checkpoint(
+    estimator, directory: str | os.PathLike, identity: FitIdentity
+) -> Checkpoint | None:
     """The checkpoint in ``directory`` if there is one, checked against this fit.
 
     Raises ``ValueError`` when it belongs to other data or parameters, and
@@ -218,7 +235,7 @@ def read_checkpoint(estimator, directory: str | os.PathLike, fingerprint) -> Che
     missing = [key for key in _REQUIRED if key not in config]
     if missing or not isinstance(config.get("seed"), int):
         raise _fail(directory, f"{CONFIG} lacks {', '.join(missing) or 'a valid seed'}.")
-    _check_belongs(estimator, directory, config, _digest(fingerprint))
+    _check_belongs(estimator, directory, config, identity)
     _check_names(estimator, directory, config)
     try:
         for name, digest in config["files"].items():
@@ -230,7 +247,7 @@ def read_checkpoint(estimator, directory: str | os.PathLike, fingerprint) -> Che
     return Checkpoint(directory, config, tensors)
 
 
-def _check_belongs(estimator, directory: Path, config: dict, data_sha256: str) -> None:
+def _check_belongs(estimator, directory: Path, config: dict, identity: FitIdentity) -> None:
     owner = type(estimator).__name__
     where = f"checkpoint_dir={os.fspath(directory)!r} holds a checkpoint of another fit"
     fix = (
@@ -239,14 +256,14 @@ def _check_belongs(estimator, directory: Path, config: dict, data_sha256: str) -
     )
     if config.get("estimator") != owner:
         raise ValueError(f"{where}: of a {config.get('estimator')}, not a {owner}. {fix}")
-    saved, ours = config.get("params", {}), _params(estimator)
+    saved, ours = config.get("params", {}), identity.params
     differ = [name for name in sorted(set(saved) | set(ours)) if saved.get(name) != ours.get(name)]
     if differ:
         listed = ", ".join(
             f"{name}={saved.get(name)!r} there, {ours.get(name)!r} here" for name in differ[:5]
         )
         raise ValueError(f"{where}: its parameters differ ({listed}). {fix}")
-    if config.get("data_sha256") != data_sha256:
+    if config.get("data_sha256") != identity.data_sha256:
         raise ValueError(f"{where}: it was trained on other data (X, y or sample_weight). {fix}")
 
 
@@ -276,11 +293,11 @@ def _check_names(estimator, directory: Path, config: dict) -> None:
 class CheckpointWriter:
     """Writes the checkpoint of a fit after every epoch (see the module docstring)."""
 
-    def __init__(self, estimator, directory: str | os.PathLike, fingerprint) -> None:
+    def __init__(self, estimator, directory: str | os.PathLike, identity: FitIdentity) -> None:
         self.estimator = estimator
         self.directory = Path(directory)
-        self.params = _params(estimator)
-        self.data_sha256 = _digest(fingerprint)
+        self.params = identity.params
+        self.data_sha256 = identity.data_sha256
         self.tokenizer_files: dict[str, str] | None = None
 
     def _write_tokenizers(self) -> dict[str, str]:

@@ -42,7 +42,7 @@ from bilstm_attn._base import (
     seeded,
     validation_split,
 )
-from bilstm_attn._checkpoint import Checkpoint, CheckpointWriter, read_checkpoint
+from bilstm_attn._checkpoint import Checkpoint, CheckpointWriter, FitIdentity, read_checkpoint
 from bilstm_attn.text import (
     AUTO_SUBWORD_ABOVE,
     GENERATION_KINDS,
@@ -97,6 +97,7 @@ class _Run:
     valid_idx: np.ndarray | None
     checkpoint: Checkpoint | None
     continuing: bool
+    identity: FitIdentity | None  # with checkpoint_dir: what a checkpoint must match
     training: TrainingSet | None = None
 
 
@@ -145,15 +146,16 @@ class TorchEstimator:
                 f"warm_start=False."
             )
         data = self._check_fit_data(X, y, continuing=continuing, **fit_params)
-        checkpoint = None
+        checkpoint = identity = None
         if self.checkpoint_dir is not None:
-            checkpoint = read_checkpoint(self, self.checkpoint_dir, data.fingerprint())
+            identity = FitIdentity.of(self, data.fingerprint())
+            checkpoint = read_checkpoint(self, self.checkpoint_dir, identity)
         seed = checkpoint.seed if checkpoint is not None else draw_seed(self.random_state)
         train_idx, valid_idx = validation_split(
             len(data), self.validation_fraction, seed, stratify=data.stratify
         )
         data.check_training_split(train_idx)
-        run = _Run(data, seed, device, train_idx, valid_idx, checkpoint, continuing)
+        run = _Run(data, seed, device, train_idx, valid_idx, checkpoint, continuing, identity)
         before = _FittedState(self, continuing)
         try:
             with seeded(seed, device):
@@ -188,7 +190,7 @@ class TorchEstimator:
             state = run.checkpoint.restore_training(self.module_, optimizer, rng, run.device)
         writer = None
         if self.checkpoint_dir is not None:
-            writer = CheckpointWriter(self, self.checkpoint_dir, run.data.fingerprint())
+            writer = CheckpointWriter(self, self.checkpoint_dir, run.identity)
         validate = None if run.valid_idx is None else (lambda: self._validate(run))
 
         def on_epoch_end(loop: LoopState) -> None:

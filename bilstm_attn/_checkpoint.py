@@ -35,6 +35,7 @@ from safetensors import SafetensorError
 from tokenizers import Tokenizer
 
 from bilstm_attn._files import atomic_path, file_sha256, read_json_object
+from bilstm_attn._model_dir import is_plain_name
 from bilstm_attn._version import __version__
 from bilstm_attn.exceptions import ModelFileError
 from bilstm_attn.training import EarlyStopping, LoopState, ParameterAverage
@@ -143,7 +144,10 @@ class Checkpoint:
         """Set the estimator's tokenizers, fitted state and network as they were saved."""
         with self._reading():
             loaded: dict[str, Tokenizer] = {}
+            attributes = set(estimator._TOKENIZER_PARAMS.values())
             for attribute, filename in self.config["tokenizers"].items():
+                if attribute not in attributes or not is_plain_name(filename):
+                    raise ValueError(f"'tokenizers' names {attribute!r}: {filename!r}")
                 if filename not in loaded:
                     loaded[filename] = Tokenizer.from_file(os.fspath(self.directory / filename))
                 setattr(estimator, attribute, loaded[filename])

@@ -52,6 +52,7 @@ from bilstm_attn.text import (
     load_tokenizer,
     pad_batch,
     sorted_batches,
+    unknown_piece_problem,
     unknown_share,
 )
 from bilstm_attn.text import bucket_batches as _bucket_batches
@@ -337,7 +338,7 @@ class TorchEstimator:
             )
         owner = type(self).__name__
         if isinstance(spec, Tokenizer):
-            return load_tokenizer(spec)
+            return _usable(load_tokenizer(spec), param, owner, "is a tokenizer")
         if not os.path.isfile(spec):
             listed = ", ".join(repr(kind) for kind in sorted({*kinds, *also}))
             raise ValueError(
@@ -346,12 +347,13 @@ class TorchEstimator:
                 f"Got {spec!r} instead (no such file)."
             )
         try:
-            return load_tokenizer(spec)
+            tokenizer = load_tokenizer(spec)
         except Exception as error:
             raise ValueError(
                 f"The '{param}' parameter of {owner} names the file {spec!r}, "
                 f"which is not a tokenizer.json that tokenizers can read: {error}"
             ) from error
+        return _usable(tokenizer, param, owner, f"names the file {spec!r}, a tokenizer")
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()  # type: ignore[misc]
@@ -387,3 +389,14 @@ class TorchEstimator:
             state["module_"] = copy.deepcopy(module).cpu()
             state["device_"] = torch.device("cpu")
         return state
+
+
+def _usable(tokenizer: Tokenizer, param: str, owner: str, what: str) -> Tokenizer:
+    """``tokenizer``, if it can encode any text (see ``unknown_piece_problem``)."""
+    problem = unknown_piece_problem(tokenizer)
+    if problem is not None:
+        raise ValueError(
+            f"The '{param}' parameter of {owner} {what} that cannot encode every text: "
+            f"{problem}. Add the unknown token to its vocabulary."
+        )
+    return tokenizer

@@ -27,7 +27,13 @@ from bilstm_attn.nn import (
     RNNEncoder,
     make_embedding,
 )
-from bilstm_attn.persistence import PersistenceMixin, decode_classes, encode_classes
+from bilstm_attn.persistence import (
+    PersistenceMixin,
+    decode_classes,
+    decode_share,
+    encode_classes,
+    float_or_none,
+)
 from bilstm_attn.text import TRUNCATIONS, encode, encode_ahead, pad_id, truncate, vocab_size
 from bilstm_attn.word_vectors import starting_vectors
 
@@ -362,7 +368,10 @@ or path, default="auto"
     _TOKENIZER_PARAMS = {"tokenizer": "tokenizer_"}
     # in bilstm_attn 0.2
     _ADDED_PARAMS = {"truncation": "head", "attention_size": None, "average_decay": None}
-    _FITTED_VALUES = {"classes_": (encode_classes, decode_classes), "embedding_coverage_": None}
+    _FITTED_VALUES = {
+        "classes_": (encode_classes, decode_classes),
+        "embedding_coverage_": (float_or_none, decode_share),
+    }
 
     def _tokenizer_files(self) -> dict[str, str]:
         return {"tokenizer_": "tokenizer.json"}

@@ -18,32 +18,22 @@ from __future__ import annotations
 
 import json
 import os
-import platform
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import safetensors.torch
-import tokenizers
 import torch
-from safetensors import SafetensorError
-from sklearn.utils._param_validation import InvalidParameterError
 from sklearn.utils.validation import check_is_fitted
 from tokenizers import Tokenizer
 
-from bilstm_attn._base import resolve_device
-from bilstm_attn._files import atomic_path, file_sha256, read_json_object
-from bilstm_attn._version import __version__
-from bilstm_attn.exceptions import ModelFileError, VersionMismatchWarning
+from bilstm_attn._files import atomic_path, file_sha256
+from bilstm_attn._loading import REGISTRY, load_model
+from bilstm_attn._model_dir import CONFIG, FORMAT, FORMAT_VERSION, WEIGHTS, versions
 
 __all__ = ["FORMAT_VERSION", "PersistenceMixin", "load"]
-
-FORMAT = "bilstm-attn model"
-FORMAT_VERSION = 1
-CONFIG = "config.json"
-WEIGHTS = "model.safetensors"
-_REGISTRY: dict[str, type[PersistenceMixin]] = {}
 
 
 class PersistenceMixin:
@@ -60,12 +50,15 @@ class PersistenceMixin:
     # lacks them.
     _ADDED_PARAMS: dict[str, Any] = {}
     # Fitted attributes config.json keeps besides history_ and best_epoch_: attribute ->
-    # (encode to JSON, decode from it), or None for a plain JSON value.
-    _FITTED_VALUES: dict[str, tuple[Any, Any] | None] = {}
+    # (encode to JSON, decode from it); decode raises ValueError on what encode never
+    # writes.
+    _FITTED_VALUES: dict[str, tuple[Callable[[Any], Any], Callable[[Any], Any]]] = {}
+    # Tokens a fitted tokenizer must have: attribute -> tokens.
+    _REQUIRED_TOKENS: dict[str, tuple[str, ...]] = {}
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        _REGISTRY[cls.__name__] = cls
+        REGISTRY[cls.__name__] = cls
 
     # ----------------------------------------------------------------- hooks
     def _tokenizer_files(self) -> dict[str, str]:
@@ -76,15 +69,36 @@ class PersistenceMixin:
         config = {"history": self.history_, "best_epoch": self.best_epoch_}  # type: ignore[attr-defined]
         for attribute, coders in self._FITTED_VALUES.items():
             value = getattr(self, attribute)
-            config[attribute.removesuffix("_")] = value if coders is None else coders[0](value)
+            config[attribute.removesuffix("_")] = coders[0](value)
         return config
 
-    def _restore_fitted(self, fitted: dict[str, Any]) -> None:
-        self.history_ = list(fitted["history"])
-        self.best_epoch_ = fitted["best_epoch"]
-        for attribute, coders in self._FITTED_VALUES.items():
-            value = fitted[attribute.removesuffix("_")]
-            setattr(self, attribute, value if coders is None else coders[1](value))
+    def _restore_fitted(self, fitted: object) -> None:
+        """Set the fitted state ``_fitted_config`` wrote; a ValueError names what is wrong."""
+        if not isinstance(fitted, dict):
+            raise ValueError("'fitted' should be an object")
+        history = fitted.get("history")
+        if not isinstance(history, list) or not all(
+            isinstance(record, dict)
+            and all(type(v) in (int, float, str, bool, type(None)) for v in record.values())
+            for record in history
+        ):
+            raise ValueError("'fitted.history' should be a list of objects of plain values")
+        best = fitted.get("best_epoch")
+        if best is not None and (type(best) is not int or best < 0):
+            raise ValueError("'fitted.best_epoch' should be an epoch number or null")
+        values = {}
+        for attribute, (_, decode) in self._FITTED_VALUES.items():
+            key = attribute.removesuffix("_")
+            if key not in fitted:
+                raise ValueError(f"'fitted.{key}' is missing")
+            try:
+                values[attribute] = decode(fitted[key])
+            except (ValueError, TypeError) as error:
+                raise ValueError(f"'fitted.{key}' is not valid: {error}") from None
+        self.history_ = [dict(record) for record in history]
+        self.best_epoch_ = best
+        for attribute, value in values.items():
+            setattr(self, attribute, value)
 
     def _loaded_module(self) -> torch.nn.Module:
         """A network with the saved architecture, its weights still to be loaded."""
@@ -125,7 +139,7 @@ class PersistenceMixin:
             "format": FORMAT,
             "format_version": FORMAT_VERSION,
             "estimator": type(self).__name__,
-            "versions": _versions(),
+            "versions": versions(),
             "params": self._params_config(tokenizer_files),
             "tokenizers": tokenizer_files,
             "fitted": self._fitted_config(),
@@ -176,24 +190,15 @@ class PersistenceMixin:
             A file is missing, corrupt, truncated or of another estimator; the message
             names it.
         """
-        return _load(Path(path), cls, device)
+        return load_model(Path(path), cls, device)
 
 
 def load(path: str | os.PathLike, *, device: str | None = None):
     """Load whichever estimator ``save`` wrote to ``path`` (see ``PersistenceMixin.load``)."""
-    return _load(Path(path), None, device)
+    return load_model(Path(path), None, device)
 
 
 # --------------------------------------------------------------------- helpers
-def _versions() -> dict[str, str]:
-    return {
-        "bilstm_attn": __version__,
-        "torch": torch.__version__,
-        "tokenizers": tokenizers.__version__,
-        "python": platform.python_version(),
-    }
-
-
 def _json_default(value: object) -> object:
     if isinstance(value, np.generic):
         return value.item()
@@ -217,14 +222,6 @@ def _encode_value(name: str, value: object) -> object:
     )
 
 
-def _decode_value(value: object, directory: Path) -> object:
-    if isinstance(value, dict) and "items" in value:
-        return {key: item for key, item in value["items"]}
-    if isinstance(value, dict) and "tokenizer_file" in value:
-        return _read_tokenizer(directory, value["tokenizer_file"])
-    return value
-
-
 def encode_classes(classes: np.ndarray) -> dict[str, Any]:
     """``classes_`` as JSON: the values and the NumPy dtype."""
     values = classes.tolist()
@@ -237,127 +234,46 @@ def encode_classes(classes: np.ndarray) -> dict[str, Any]:
     return {"values": values, "dtype": classes.dtype.str}
 
 
-def decode_classes(config: dict[str, Any]) -> np.ndarray:
-    dtype = np.dtype(config["dtype"])
+def decode_classes(config: object) -> np.ndarray:
+    """``classes_`` from what :func:`encode_classes` wrote; ValueError if it is not that."""
+    if not isinstance(config, dict) or set(config) != {"values", "dtype"}:
+        raise ValueError("it should be an object with 'values' and 'dtype'")
+    values, dtype_text = config["values"], config["dtype"]
+    if not isinstance(values, list) or len(values) < 2:
+        raise ValueError("its 'values' should be a list of at least two labels")
+    if any(type(v) not in (str, int, float, bool) for v in values):
+        raise ValueError("its 'values' should be strings, numbers or true/false")
+    if len({(type(v), v) for v in values}) < len(values):
+        raise ValueError("its 'values' repeat a label")
+    try:
+        dtype = np.dtype(dtype_text) if isinstance(dtype_text, str) else None
+    except TypeError:
+        dtype = None
+    longest = max((4 * len(v) for v in values if isinstance(v, str)), default=0)
+    if dtype is None or dtype.kind not in "biufUO" or dtype.itemsize > max(longest, 16):
+        raise ValueError(f"its 'dtype' {dtype_text!r} is not one save() writes")
     if dtype.kind == "O":
-        classes = np.empty(len(config["values"]), dtype=object)
-        classes[:] = config["values"]
+        classes = np.empty(len(values), dtype=object)
+        classes[:] = values
         return classes
-    return np.asarray(config["values"], dtype=dtype)
-
-
-def _fail(directory: Path, problem: str) -> ModelFileError:
-    return ModelFileError(f"Cannot load the model in {os.fspath(directory)!r}: {problem}")
-
-
-def _read_config(directory: Path) -> dict[str, Any]:
-    if not directory.exists():
-        raise _fail(directory, "there is no such directory.")
-    if not directory.is_dir():
-        raise _fail(directory, "it is a file, not a directory written by save().")
-    path = directory / CONFIG
-    if not path.is_file():
-        raise _fail(
-            directory,
-            f"{CONFIG} is missing. save() writes {CONFIG}, {WEIGHTS} and "
-            f"tokenizer.json; copy the whole directory.",
-        )
-    config = read_json_object(
-        path, FORMAT, "bilstm_attn's save()", lambda problem: _fail(directory, problem)
-    )
-    version = config.get("format_version")
-    if not isinstance(version, int):
-        raise _fail(directory, f"{CONFIG} has no valid format_version.")
-    if version > FORMAT_VERSION:
-        raise _fail(
-            directory,
-            f"it was saved in format {config['format_version']} by bilstm_attn "
-            f"{config.get('versions', {}).get('bilstm_attn')}, newer than this one "
-            f"({__version__}, format {FORMAT_VERSION}); upgrade bilstm_attn.",
-        )
-    for key in ("estimator", "params", "fitted", "files", "tokenizers"):
-        if key not in config:
-            raise _fail(directory, f"{CONFIG} lacks its {key!r} entry.")
-    return config
-
-
-def _check_versions(directory: Path, saved: dict[str, str]) -> None:
-    ours = _versions()
-    torch_minor = ".".join(torch.__version__.split("+")[0].split(".")[:2])
-    differs = []
-    if saved.get("bilstm_attn") != ours["bilstm_attn"]:
-        differs.append(f"bilstm_attn {saved.get('bilstm_attn')} (this is {ours['bilstm_attn']})")
-    if not str(saved.get("torch", "")).startswith(torch_minor + "."):
-        differs.append(f"torch {saved.get('torch')} (this is {ours['torch']})")
-    if differs:
-        warnings.warn(
-            f"The model in {os.fspath(directory)!r} was saved with "
-            f"{' and '.join(differs)}. It loads, but predictions may differ slightly; "
-            f"check them, then save it again with this version.",
-            VersionMismatchWarning,
-            stacklevel=4,
-        )
-
-
-def _check_files(directory: Path, files: dict[str, dict[str, str]]) -> None:
-    for name, entry in files.items():
-        path = directory / name
-        if not path.is_file():
-            raise _fail(directory, f"{name} is missing.")
-        digest = file_sha256(path)
-        if digest != entry.get("sha256"):
-            raise _fail(
-                directory,
-                f"{name} is corrupt or truncated: its sha256 is {digest}, but {CONFIG} "
-                f"recorded {entry.get('sha256')}. Save the model again or restore the file.",
-            )
-
-
-def _read_tokenizer(directory: Path, filename: str) -> Tokenizer:
     try:
-        return Tokenizer.from_file(os.fspath(directory / filename))
-    except Exception as error:  # tokenizers raises a bare Exception on bad JSON
-        raise _fail(directory, f"{filename} cannot be read by tokenizers ({error}).") from None
+        classes = np.asarray(values, dtype=dtype)
+    except (ValueError, OverflowError, TypeError):
+        classes = None
+    if classes is None or classes.tolist() != values:
+        raise ValueError(f"its 'values' are not all of the dtype {dtype_text!r}")
+    return classes
 
 
-def _load(directory: Path, cls: type | None, device: str | None):
-    config = _read_config(directory)
-    name = config["estimator"]
-    if name not in _REGISTRY or (cls is not None and name != cls.__name__):
-        wanted = "bilstm_attn.load" if name in _REGISTRY else "a newer bilstm_attn"
-        raise _fail(
-            directory,
-            f"it holds a {name}, not a {cls.__name__ if cls else 'model'}; "
-            f"load it with {name}.load or {wanted}.",
-        )
-    _check_versions(directory, config.get("versions", {}))
-    _check_files(directory, config["files"])
-    estimator_cls = _REGISTRY[name]
-    params = {key: _decode_value(value, directory) for key, value in config["params"].items()}
-    params = {**estimator_cls._ADDED_PARAMS, **params}
-    try:
-        estimator = estimator_cls(**params)
-        estimator._validate_params()
-    except (TypeError, InvalidParameterError) as error:
-        raise _fail(directory, f"the parameters in {CONFIG} do not fit {name}: {error}") from None
-    loaded: dict[str, Tokenizer] = {}
-    for attribute, filename in config["tokenizers"].items():
-        if filename not in loaded:
-            loaded[filename] = _read_tokenizer(directory, filename)
-        setattr(estimator, attribute, loaded[filename])
-    try:
-        estimator._restore_fitted(config["fitted"])
-    except (KeyError, TypeError, ValueError) as error:
-        raise _fail(directory, f"the fitted state in {CONFIG} is incomplete ({error}).") from None
-    module = estimator._loaded_module()
-    try:
-        weights = safetensors.torch.load_file(os.fspath(directory / WEIGHTS), device="cpu")
-        module.load_state_dict(weights, strict=True)
-    except (SafetensorError, RuntimeError, OSError) as error:
-        first = str(error).strip().splitlines()[0]
-        raise _fail(
-            directory, f"{WEIGHTS} does not hold this network's weights ({first})."
-        ) from None
-    estimator.device_ = resolve_device(device or estimator.device, name)
-    estimator.module_ = module.to(estimator.device_).eval()
-    return estimator
+def float_or_none(value: object) -> float | None:
+    """``value`` as a plain float for JSON (None stays None)."""
+    return None if value is None else float(value)
+
+
+def decode_share(value: object) -> float | None:
+    """A share between 0 and 1, or None; ValueError otherwise."""
+    if value is None:
+        return None
+    if type(value) not in (int, float) or not 0 <= value <= 1:
+        raise ValueError("it should be a number between 0 and 1, or null")
+    return float(value)

@@ -58,6 +58,7 @@ __all__ = [
     "sorted_batches",
     "special_id",
     "truncate",
+    "unknown_piece_problem",
     "unknown_share",
     "vocab_size",
     "word_spans",
@@ -223,6 +224,26 @@ def load_tokenizer(tokenizer: Tokenizer | str | os.PathLike) -> Tokenizer:
     copy.no_truncation()
     copy.no_padding()
     return copy
+
+
+def unknown_piece_problem(tokenizer: Tokenizer) -> str | None:
+    """Why ``tokenizer`` would raise on a piece outside its vocabulary, or None.
+
+    HF's WordLevel and WordPiece models raise on such a piece unless their unknown
+    token is in the vocabulary, and a Unigram model does unless it has an unknown id;
+    BPE leaves the piece out.
+    """
+    model = tokenizer.model
+    kind = type(model).__name__
+    if kind in ("WordLevel", "WordPiece"):
+        if model.unk_token is None or tokenizer.token_to_id(model.unk_token) is None:
+            return f"its {kind} model's unknown token {model.unk_token!r} is not in its vocabulary"
+    elif kind == "Unigram":
+        try:
+            tokenizer.encode("\U000f0000\u0378")  # a private-use and an unassigned character
+        except Exception:  # tokenizers raises a bare Exception
+            return "its Unigram model has no unknown id"
+    return None
 
 
 def vocab_size(tokenizer: Tokenizer) -> int:

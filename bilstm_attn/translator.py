@@ -284,6 +284,7 @@ or path, default="char"
 
     # ----------------------------------------------------------------- save / load
     _TOKENIZER_PARAMS = {"tokenizer": "source_tokenizer_", "target_tokenizer": "target_tokenizer_"}
+    _REQUIRED_TOKENS = {"target_tokenizer_": (BOS_TOKEN, EOS_TOKEN)}
     # How it searches and scores, not how it trains: a checkpoint resumes across them.
     _INFERENCE_PARAMS = ("beam_size", "length_penalty", "max_output_length", "metric")
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Iterator
 from numbers import Integral, Real
 from typing import TypeVar
 
@@ -12,18 +11,16 @@ import torch
 import torch.nn.functional as F
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils._param_validation import Interval
-from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
 from bilstm_attn._base import RNN_CLASSES, SHARED_CONSTRAINTS, Choices, make_scorer
+from bilstm_attn._classifier_inference import ClassifierInference, EncodedText, ProbaAndWeights
 from bilstm_attn._estimator import TorchEstimator
-from bilstm_attn._validation import check_texts
 from bilstm_attn.fit_data import ClassifierBatch, EncodedTexts, LabelledTexts
 from bilstm_attn.nn import (
     Attention,
     AttentionPooling,
     ClassifierNet,
-    ClassifierOutput,
     RNNEncoder,
     make_embedding,
 )
@@ -34,15 +31,23 @@ from bilstm_attn.persistence import (
     encode_classes,
     float_or_none,
 )
-from bilstm_attn.text import TRUNCATIONS, encode, encode_ahead, pad_id, truncate, vocab_size
+from bilstm_attn.text import (
+    TRUNCATIONS,
+    encode,
+    pad_id,
+    truncate,
+    vocab_size,
+)
 from bilstm_attn.word_vectors import starting_vectors
 
-__all__ = ["BiLSTMAttentionClassifier", "ClassifierBatch"]
+__all__ = ["BiLSTMAttentionClassifier", "ClassifierBatch", "EncodedText", "ProbaAndWeights"]
 
 T = TypeVar("T")
 
 
-class BiLSTMAttentionClassifier(PersistenceMixin, TorchEstimator, ClassifierMixin, BaseEstimator):
+class BiLSTMAttentionClassifier(
+    ClassifierInference, PersistenceMixin, TorchEstimator, ClassifierMixin, BaseEstimator
+):
     """Text classifier: a bidirectional LSTM encoder with attention pooling.
 
     Raw texts go in; the estimator trains its own tokenizer on them, encodes them with a
@@ -378,101 +383,3 @@ or path, default="auto"
 
     def _loaded_module(self) -> ClassifierNet:
         return self.initialize_module(read_pretrained=False)
-
-    # -------------------------------------------------------------------- inference
-    def _chunks(self, X) -> Iterator[tuple[np.ndarray, list[np.ndarray]]]:
-        """Validate X and encode it with the fitted tokenizer (cut to ``max_length``),
-        chunk by chunk, each chunk encoded while the network runs the one before."""
-        check_is_fitted(self)
-        texts = check_texts(X, "X")
-        return encode_ahead(self.tokenizer_, texts, self.max_length, self.truncation)
-
-    def _each_batch(
-        self,
-        chunks: Iterable[tuple[np.ndarray, list[np.ndarray]]],
-        pick: Callable[[ClassifierOutput, torch.Tensor], T],
-    ) -> Iterator[tuple[np.ndarray, T]]:
-        """``pick(output, lengths)`` of the network for every batch of the chunks (see
-        ``_map_batches``), with the positions of the batch's sequences."""
-
-        def run(ids: torch.Tensor, lengths: torch.Tensor) -> T:
-            return pick(self.module_(ids, lengths), lengths)
-
-        return self._map_batches(chunks, run, pad_id(self.tokenizer_))
-
-    def _proba(self, chunks: Iterable[tuple[np.ndarray, list[np.ndarray]]]) -> np.ndarray:
-        """Probabilities of the sequences in ``chunks``, in their order."""
-        proba = self._rows(self._each_batch(chunks, lambda out, _: out.logits.double().softmax(-1)))
-        return proba / proba.sum(axis=1, keepdims=True)
-
-    def _sequence_proba(self, sequences: list[np.ndarray]) -> np.ndarray:
-        """Probabilities of already encoded id sequences (explanations' variants)."""
-        return self._proba([(np.arange(len(sequences)), sequences)])
-
-    def predict_proba(self, X):
-        """Class probabilities.
-
-        Parameters
-        ----------
-        X : list, tuple, ndarray or pandas Series of str, or one-column DataFrame
-
-        Returns
-        -------
-        ndarray of shape (n_samples, n_classes)
-            Rows sum to 1; columns follow ``classes_``.
-        """
-        return self._proba(self._chunks(X))
-
-    def predict(self, X):
-        """Predicted labels, of the same type as the labels given to ``fit``."""
-        best = self.predict_proba(X).argmax(axis=1)
-        return self.classes_[best]
-
-    def transform(self, X):
-        """The attention-pooled document vectors.
-
-        Returns
-        -------
-        ndarray of shape (n_samples, attention_heads * 2 * hidden_size)
-        """
-        return self._rows(self._each_batch(self._chunks(X), lambda out, _: out.pooled))
-
-    def explain(self, X, method: str = "attention", *, n_steps: int = 50) -> list:
-        """Which words each prediction rested on; see :func:`bilstm_attn.explain.explain`.
-
-        Parameters
-        ----------
-        X : list, tuple, ndarray or pandas Series of str, or one-column DataFrame
-        method : {"attention", "integrated_gradients", "occlusion"}, default="attention"
-            Attention weights show where the model looked and are not by themselves a
-            faithful attribution; integrated gradients and occlusion measure the effect
-            of each word on the predicted probability.
-        n_steps : int, default=50
-            Integration steps of integrated gradients.
-
-        Returns
-        -------
-        list of Explanation
-        """
-        check_is_fitted(self)
-        from bilstm_attn.explain import explain  # explanations sit above the estimators
-
-        return explain(self, X, method, n_steps=n_steps)
-
-    def attention_weights(self, X) -> list[np.ndarray]:
-        """The pooling attention over each text's pieces.
-
-        Returns
-        -------
-        list of ndarray of shape (attention_heads, n_pieces)
-            One per text; each head's row sums to 1 (all zeros for a text without pieces).
-        """
-
-        def pick(out: ClassifierOutput, lengths: torch.Tensor) -> list[np.ndarray]:
-            weights = out.weights.cpu().numpy()  # (B, heads, S)
-            return [weights[row, :, :length] for row, length in enumerate(lengths.tolist())]
-
-        found: dict[int, np.ndarray] = {}
-        for batch, weights in self._each_batch(self._chunks(X), pick):
-            found.update(zip(batch.tolist(), weights))
-        return [found[i] for i in range(len(found))]

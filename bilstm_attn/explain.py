@@ -7,8 +7,9 @@ whitespace-separated words of the original text (through the tokenizer's offsets
   the model looked; they are **not by themselves a faithful attribution** of the
   prediction (Jain & Wallace, 2019). Compare them with the two methods below.
 - ``"integrated_gradients"`` (Sundararajan et al., 2017): captum's
-  ``LayerIntegratedGradients`` on the embedding layer, from an all-``[PAD]`` baseline of
-  the same length to the text, for the probability of the predicted class. The scores
+  ``IntegratedGradients`` on the embeddings (given to the network as its input, so that
+  no hook is attached to the shared model), from the embeddings of an all-``[PAD]``
+  baseline of the same length to the text's, for the probability of the predicted class. The scores
   add up to ``p(text) - p(baseline)`` (completeness); ``delta`` reports the error.
 - ``"occlusion"``: how much the predicted class's probability drops when the word is
   removed from the text (its pieces left out).
@@ -18,17 +19,36 @@ Words cut by truncation (``max_length``, ``truncation``) were not read and score
 
 from __future__ import annotations
 
+import contextlib
+import itertools
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 import pandas as pd
 import torch
+from sklearn.utils.validation import check_is_fitted
 
 from bilstm_attn._validation import check_texts
-from bilstm_attn.classifier import BiLSTMAttentionClassifier
-from bilstm_attn.text import encode_with_offsets, pad_batch, pad_id, piece_word_index, word_spans
+from bilstm_attn.text import pad_batch, pad_id
 
-__all__ = ["METHODS", "Explanation", "WordWeights", "attention_by_word", "explain", "save_html"]
+if TYPE_CHECKING:
+    from bilstm_attn.classifier import BiLSTMAttentionClassifier, EncodedText
+
+T = TypeVar("T")
+
+__all__ = [
+    "METHODS",
+    "Explanation",
+    "WordWeights",
+    "attention_by_word",
+    "explain",
+    "explain_encoded",
+    "probabilities_of_variants",
+    "save_html",
+]
 
 METHODS = ("attention", "integrated_gradients", "occlusion")
 
@@ -109,71 +129,103 @@ class WordWeights:
     head_weights: np.ndarray
 
 
-def _word_index(clf: BiLSTMAttentionClassifier, texts: list[str]):
-    """Per text: the ids the model reads, each piece's word, and the words."""
-    encoded = encode_with_offsets(clf.tokenizer_, texts, clf.max_length, clf.truncation)
-    out = []
-    for text, (ids, offsets) in zip(texts, encoded):
-        spans = word_spans(text)
-        out.append((ids, piece_word_index(offsets, spans), [text[a:b] for a, b in spans]))
-    return out
+# Pieces of occlusion's and faithfulness's variants handed to the classifier at once:
+# enough to fill every core's batches, few enough that the variants of 1,000 long
+# reviews never sit in memory together (16 MiB of ids).
+CHUNK_PIECES = 1 << 21
 
 
 def _to_words(piece_scores: np.ndarray, index: np.ndarray, n_words: int) -> np.ndarray:
     return np.bincount(index, piece_scores, minlength=n_words).astype(np.float64)
 
 
+def _head_words(heads: np.ndarray, text: EncodedText) -> np.ndarray:
+    """Each head's attention (heads, n_pieces) summed onto the words (heads, n_words)."""
+    rows = [_to_words(head, text.word_index, len(text.words)) for head in heads]
+    return np.stack(rows) if rows else np.zeros((0, len(text.words)))
+
+
 def attention_by_word(clf: BiLSTMAttentionClassifier, X) -> list[WordWeights]:
     """The fitted classifier's pooling attention, summed from pieces onto words."""
     texts = check_texts(X, "X")
+    encoded = clf.encode(texts)
+    attention = clf.proba_and_attention([e.ids for e in encoded]).attention
     found = []
-    for text, heads, (_, index, words) in zip(
-        texts, clf.attention_weights(texts), _word_index(clf, texts)
-    ):
-        per_head = np.stack([_to_words(head, index, len(words)) for head in heads])
-        found.append(WordWeights(text, words, per_head.mean(axis=0), per_head))
+    for text, e, heads in zip(texts, encoded, attention):
+        per_head = _head_words(heads, e)
+        found.append(WordWeights(text, e.words, per_head.mean(axis=0), per_head))
     return found
 
 
-def _occlusion(clf, pieces, predicted: np.ndarray, proba: np.ndarray) -> list[np.ndarray]:
+def probabilities_of_variants(
+    clf: BiLSTMAttentionClassifier, variants: Iterator[tuple[T, np.ndarray]]
+) -> Iterator[tuple[T, np.ndarray]]:
+    """``(key, probabilities)`` for each ``(key, ids)`` of ``variants``, in their order,
+    the variants taken ``CHUNK_PIECES`` pieces at a time, so that only one chunk of them
+    is ever in memory."""
+    keys: list[T] = []
+    chunk: list[np.ndarray] = []
+    pieces = 0
+    for key, ids in itertools.chain(variants, [(None, None)]):
+        if ids is not None:
+            keys.append(key)
+            chunk.append(ids)
+            pieces += len(ids) + 1
+        if chunk and (ids is None or pieces >= CHUNK_PIECES):
+            yield from zip(keys, clf.predict_proba_ids(chunk))
+            keys, chunk, pieces = [], [], 0
+
+
+def _occlusion(clf, encoded: list[EncodedText], predicted: np.ndarray, proba: np.ndarray):
     """Drop in the predicted class's probability when each word's pieces are removed."""
-    variants, owners = [], []
-    for row, (ids, index, _) in enumerate(pieces):
-        for word in np.unique(index):
-            variants.append(ids[index != word])
-            owners.append((row, int(word)))
-    scores = [np.zeros(len(words)) for _, _, words in pieces]
-    if variants:
-        without = clf._sequence_proba(variants)
-        for (row, word), p in zip(owners, without):
-            scores[row][word] = proba[row] - p[predicted[row]]
+
+    def variants() -> Iterator[tuple[tuple[int, int], np.ndarray]]:
+        for row, text in enumerate(encoded):
+            for word in np.unique(text.word_index):
+                yield (row, int(word)), text.ids[text.word_index != word]
+
+    scores = [np.zeros(len(text.words)) for text in encoded]
+    for (row, word), p in probabilities_of_variants(clf, variants()):
+        scores[row][word] = proba[row] - p[predicted[row]]
     return scores
 
 
-def _integrated_gradients(clf, pieces, predicted: np.ndarray, n_steps: int):
-    """Layer integrated gradients on the embedding, per word, and the convergence deltas."""
-    from captum.attr import LayerIntegratedGradients
+# On CUDA the RNN's backward needs cuDNN off, a switch of the whole process: calls on
+# CUDA take turns. On CPU nothing is shared between calls.
+_CUDNN_SWITCH = threading.Lock()
+
+
+def _integrated_gradients(clf, encoded: list[EncodedText], predicted: np.ndarray, n_steps: int):
+    """Integrated gradients on the embeddings, per word, and the convergence deltas."""
+    from captum.attr import IntegratedGradients
 
     module, device, pad = clf.module_, clf.device_, pad_id(clf.tokenizer_)
 
-    def probability(ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        return module(ids, lengths).logits.softmax(-1)  # (B, C)
+    def probability(embedded: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        return module.classify(embedded, lengths).logits.softmax(-1)  # (B, C)
 
-    method = LayerIntegratedGradients(probability, module.encoder.embedded)
-    scores = [np.zeros(len(words)) for _, _, words in pieces]
-    deltas = np.zeros(len(pieces))
-    lengths = np.array([len(ids) for ids, _, _ in pieces])
+    method = IntegratedGradients(probability)  # the embeddings are its input: no hooks
+    scores = [np.zeros(len(text.words)) for text in encoded]
+    deltas = np.zeros(len(encoded))
+    lengths = np.array([len(text.ids) for text in encoded])
     rows = [r for r in np.argsort(lengths, kind="stable") if lengths[r] > 0]
     batch = max(1, 512 // n_steps)
-    cudnn_off = torch.backends.cudnn.flags(enabled=False)  # RNN backward in eval mode
-    with torch.enable_grad(), cudnn_off:
+    on_cuda = device.type == "cuda"
+    with (
+        _CUDNN_SWITCH if on_cuda else contextlib.nullcontext(),
+        torch.backends.cudnn.flags(enabled=False) if on_cuda else contextlib.nullcontext(),
+        torch.enable_grad(),
+    ):
         for start in range(0, len(rows), batch):
             chosen = rows[start : start + batch]
-            ids, lens = pad_batch([pieces[r][0] for r in chosen], pad)  # (B, S), (B,)
+            ids, lens = pad_batch([encoded[r].ids for r in chosen], pad)  # (B, S), (B,)
             ids, lens = ids.to(device), lens.to(device)
+            with torch.no_grad():
+                inputs = module.encoder.embed(ids)  # (B, S, E)
+                baselines = module.encoder.embed(torch.full_like(ids, pad))  # (B, S, E)
             attributions, delta = method.attribute(
-                ids,
-                baselines=torch.full_like(ids, pad),
+                inputs,
+                baselines=baselines,
                 target=predicted[chosen].tolist(),
                 additional_forward_args=(lens,),
                 n_steps=n_steps,
@@ -182,8 +234,10 @@ def _integrated_gradients(clf, pieces, predicted: np.ndarray, n_steps: int):
             )  # (B, S, E), (B,)
             per_piece = attributions.sum(-1).detach().cpu().double().numpy()  # (B, S)
             for j, r in enumerate(chosen):
-                ids_r, index, words = pieces[r]
-                scores[r] = _to_words(per_piece[j, : len(ids_r)], index, len(words))
+                text = encoded[r]
+                scores[r] = _to_words(
+                    per_piece[j, : len(text.ids)], text.word_index, len(text.words)
+                )
                 deltas[r] = float(delta[j])
     return scores, deltas
 
@@ -192,6 +246,10 @@ def explain(
     clf: BiLSTMAttentionClassifier, X, method: str = "attention", *, n_steps: int = 50
 ) -> list[Explanation]:
     """One :class:`Explanation` per text of ``X``; see the module docstring.
+
+    Uses only the classifier's public surface (``encode``, ``proba_and_attention``,
+    ``predict_proba_ids``, ``module_``), and is safe to call from several threads at
+    once: every method gives there what it gives alone.
 
     Parameters
     ----------
@@ -203,28 +261,41 @@ def explain(
     """
     if method not in METHODS:
         raise ValueError(f"method must be one of {', '.join(map(repr, METHODS))}; got {method!r}.")
-    if not isinstance(n_steps, (int, np.integer)) or n_steps < 1:
+    if isinstance(n_steps, bool) or not isinstance(n_steps, (int, np.integer)) or n_steps < 1:
         raise ValueError(f"n_steps must be a positive int; got {n_steps!r}.")
+    check_is_fitted(clf)
     texts = check_texts(X, "X")
-    proba = clf.predict_proba(texts)
+    encoded = clf.encode(texts)
+    return explain_encoded(clf, texts, encoded, method, n_steps=n_steps)
+
+
+def explain_encoded(
+    clf: BiLSTMAttentionClassifier,
+    texts: list[str],
+    encoded: list[EncodedText],
+    method: str,
+    *,
+    n_steps: int = 50,
+) -> list[Explanation]:
+    """:func:`explain` of texts already encoded by ``clf.encode`` (checked arguments)."""
+    reading = clf.proba_and_attention([e.ids for e in encoded])
+    proba = reading.proba
     predicted = proba.argmax(axis=1)
     confidence = proba[np.arange(len(texts)), predicted]
-    pieces = _word_index(clf, texts)
     heads: list = [None] * len(texts)
     deltas: list = [None] * len(texts)
     if method == "attention":
-        found = attention_by_word(clf, texts)
-        scores = [w.weights for w in found]
-        heads = [w.head_weights for w in found]
+        heads = [_head_words(h, e) for h, e in zip(reading.attention, encoded)]
+        scores = [h.mean(axis=0) for h in heads]
     elif method == "occlusion":
-        scores = _occlusion(clf, pieces, predicted, confidence)
+        scores = _occlusion(clf, encoded, predicted, confidence)
     else:
-        scores, delta_array = _integrated_gradients(clf, pieces, predicted, n_steps)
+        scores, delta_array = _integrated_gradients(clf, encoded, predicted, n_steps)
         deltas = delta_array.tolist()
     return [
-        Explanation(text, words, score, clf.classes_[label], float(p), method, head, delta)
-        for text, (_, _, words), score, label, p, head, delta in zip(
-            texts, pieces, scores, predicted, confidence, heads, deltas
+        Explanation(text, e.words, score, clf.classes_[label], float(p), method, head, delta)
+        for text, e, score, label, p, head, delta in zip(
+            texts, encoded, scores, predicted, confidence, heads, deltas
         )
     ]
 

@@ -1,7 +1,7 @@
 """How faithful is an explanation? Metrics after DeYoung et al. (2020), ERASER.
 
 For a text x predicted as class c with probability p(c | x), and the top ``k`` words of an
-explanation (k = a fraction of the words the model read):
+explanation (k = ``ceil(f * n)`` of the ``n`` words the model read, for a fraction f):
 
 - comprehensiveness: ``p(c | x) - p(c | x without the top words)``; high when the words
   the explanation points at are the ones the prediction needs;
@@ -9,24 +9,31 @@ explanation (k = a fraction of the words the model read):
 - AOPC: each averaged over the fractions.
 
 Agreement between two methods: Kendall's tau between their word weights, and the overlap
-of their top 5 words. A random explanation gives the floor every method should beat.
+of their top 5 words (of their top ``n`` when fewer than 5 were read; at most 1). A random
+explanation gives the floor every method should beat.
 """
 
 from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
+from fractions import Fraction
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 from scipy.stats import kendalltau
+from sklearn.utils.validation import check_is_fitted
 
 from bilstm_attn._validation import check_texts
-from bilstm_attn.classifier import BiLSTMAttentionClassifier
-from bilstm_attn.explain import METHODS, _word_index, explain
+from bilstm_attn.explain import METHODS, explain_encoded, probabilities_of_variants
 
-__all__ = ["FaithfulnessResult", "faithfulness"]
+if TYPE_CHECKING:
+    from bilstm_attn.classifier import BiLSTMAttentionClassifier
+
+__all__ = ["FaithfulnessResult", "faithfulness", "top_overlap"]
 
 FRACTIONS = (0.01, 0.05, 0.1, 0.2, 0.5)
 
@@ -51,11 +58,34 @@ class FaithfulnessResult:
     summary: pd.DataFrame
 
 
-def _top_words(weights: np.ndarray, read: np.ndarray, fraction: float) -> np.ndarray:
-    """The ceil(fraction * n) heaviest of the words the model read (at least one)."""
-    k = max(1, math.ceil(fraction * len(read)))
+def _top_count(fraction: float, n: int) -> int:
+    """ceil(fraction * n), at least 1, computed exactly (0.1 * 30 is 3, not 4)."""
+    return max(1, math.ceil(Fraction(repr(float(fraction))) * n))
+
+
+def _top_words(weights: np.ndarray, read: np.ndarray, k: int) -> np.ndarray:
+    """The ``k`` heaviest of the words the model read (ties: the earlier word)."""
     order = read[np.argsort(-weights[read], kind="stable")]
     return order[:k]
+
+
+def top_overlap(a: np.ndarray, b: np.ndarray, k: int = 5) -> float:
+    """Share of the top ``min(k, n)`` entries of ``a`` that are among those of ``b``."""
+    k = min(k, len(a))
+    if k == 0:
+        return np.nan
+    everything = np.arange(len(a))
+    return len(set(_top_words(a, everything, k)) & set(_top_words(b, everything, k))) / k
+
+
+def _check_fractions(fractions) -> tuple[float, ...]:
+    try:
+        checked = tuple(float(f) for f in fractions)
+    except (TypeError, ValueError):
+        checked = ()
+    if not checked or not all(0 < f <= 1 for f in checked):
+        raise ValueError(f"fractions must be numbers in (0, 1]; got {fractions!r}.")
+    return checked
 
 
 def faithfulness(
@@ -69,6 +99,10 @@ def faithfulness(
 ) -> FaithfulnessResult:
     """Comprehensiveness, sufficiency, AOPC and agreement of explanation methods.
 
+    The texts' variants (the top words removed, only the top words kept) are made and
+    scored a chunk at a time, so memory stays flat in the number of texts. Uses only
+    the classifier's public surface; safe to call from several threads at once.
+
     Parameters
     ----------
     clf : fitted BiLSTMAttentionClassifier
@@ -77,6 +111,8 @@ def faithfulness(
         Any of "attention", "integrated_gradients", "occlusion", and "random" (uniform
         random word weights, the baseline).
     fractions : sequence of float, default=(0.01, 0.05, 0.1, 0.2, 0.5)
+        Shares of the words read that make up the top words: ``ceil(f * n)`` of ``n``,
+        at least one.
     n_steps : int, default=50
         Integration steps of integrated gradients.
     random_state : int, default=0
@@ -87,40 +123,46 @@ def faithfulness(
     FaithfulnessResult
         Texts the model reads no piece of are left out.
     """
+    if isinstance(methods, str):
+        methods = (methods,)
     unknown = [m for m in methods if m not in (*METHODS, "random")]
-    if unknown:
+    if unknown or not methods:
         raise ValueError(
             f"methods has unknown entries {unknown!r}; choose from "
             f"{', '.join(map(repr, (*METHODS, 'random')))}."
         )
+    methods = tuple(methods)
+    fractions = _check_fractions(fractions)
+    check_is_fitted(clf)
     texts = check_texts(X, "X")
-    pieces = _word_index(clf, texts)
-    keep = [i for i, (ids, _, _) in enumerate(pieces) if len(ids) > 0]
-    texts, pieces = [texts[i] for i in keep], [pieces[i] for i in keep]
-    proba = clf.predict_proba(texts)
+    encoded = clf.encode(texts)
+    keep = [i for i, e in enumerate(encoded) if len(e.ids) > 0]
+    texts, encoded = [texts[i] for i in keep], [encoded[i] for i in keep]
+    proba = clf.predict_proba_ids([e.ids for e in encoded])
     predicted = proba.argmax(axis=1)
     rng = np.random.default_rng(random_state)
     weights = {}
     for method in methods:
         if method == "random":
-            weights[method] = [rng.random(len(words)) for _, _, words in pieces]
+            weights[method] = [rng.random(len(e.words)) for e in encoded]
         else:
-            weights[method] = [e.weights for e in explain(clf, texts, method, n_steps=n_steps)]
+            found = explain_encoded(clf, texts, encoded, method, n_steps=n_steps)
+            weights[method] = [e.weights for e in found]
 
-    variants, slots = [], []
-    for method, doc, fraction in itertools.product(methods, range(len(texts)), fractions):
-        ids, index, _ = pieces[doc]
-        top = _top_words(weights[method][doc], np.unique(index), fraction)
-        in_top = np.isin(index, top)
-        variants += [ids[~in_top], ids[in_top]]
-        slots.append((method, doc, fraction))
-    probs = clf._sequence_proba(variants)
+    def variants() -> Iterator[tuple[tuple[str, int, float, str], np.ndarray]]:
+        for method, doc, fraction in itertools.product(methods, range(len(texts)), fractions):
+            text = encoded[doc]
+            read = np.unique(text.word_index)
+            top = _top_words(weights[method][doc], read, _top_count(fraction, len(read)))
+            in_top = np.isin(text.word_index, top)
+            yield (method, doc, fraction, "comprehensiveness"), text.ids[~in_top]
+            yield (method, doc, fraction, "sufficiency"), text.ids[in_top]
+
     records: dict[tuple[str, int], dict] = {}
-    for j, (method, doc, fraction) in enumerate(slots):
-        c, p0 = predicted[doc], proba[doc, predicted[doc]]
+    for (method, doc, fraction, metric), p in probabilities_of_variants(clf, variants()):
+        c = predicted[doc]
         row = records.setdefault((method, doc), {"document": keep[doc], "method": method})
-        row[f"comprehensiveness@{fraction}"] = p0 - probs[2 * j, c]
-        row[f"sufficiency@{fraction}"] = p0 - probs[2 * j + 1, c]
+        row[f"{metric}@{fraction}"] = proba[doc, c] - p[c]
     per_document = pd.DataFrame(list(records.values()))
     for metric in ("comprehensiveness", "sufficiency"):
         columns = [f"{metric}@{f}" for f in fractions]
@@ -128,27 +170,21 @@ def faithfulness(
 
     agreement_rows = []
     for a, b in itertools.combinations(methods, 2):
-        for doc, (_, index, _) in enumerate(pieces):
-            read = np.unique(index)
+        for doc, text in enumerate(encoded):
+            read = np.unique(text.word_index)
             wa, wb = weights[a][doc][read], weights[b][doc][read]
             tau = kendalltau(wa, wb).statistic if len(read) > 1 else np.nan
-            k = min(5, len(read))
-            overlap = (
-                len(
-                    set(_top_words(wa, np.arange(len(read)), k / len(read)))
-                    & set(_top_words(wb, np.arange(len(read)), k / len(read)))
-                )
-                / k
-            )
             agreement_rows.append(
                 {
                     "document": keep[doc],
                     "methods": f"{a} / {b}",
                     "kendall_tau": tau,
-                    "top5_overlap": overlap,
+                    "top5_overlap": top_overlap(wa, wb, 5),
                 }
             )
-    agreement = pd.DataFrame(agreement_rows)
+    agreement = pd.DataFrame(
+        agreement_rows, columns=["document", "methods", "kendall_tau", "top5_overlap"]
+    )
     summary = pd.concat(
         [
             per_document.groupby("method", sort=False)[

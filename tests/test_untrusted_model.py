@@ -314,7 +314,7 @@ def test_a_translator_tokenizer_without_its_specials(tmp_path):
 def test_a_ready_tokenizer_without_its_unknown_token_is_refused_by_fit(tiny_params):
     tokenizer = Tokenizer(models.WordLevel({"good": 0, "bad": 1}, unk_token="[UNK]"))
     clf = BiLSTMAttentionClassifier(**{**tiny_params, "tokenizer": tokenizer})
-    with pytest.raises(ValueError, match="'tokenizer' parameter .* cannot encode every text"):
+    with pytest.raises(ValueError, match=r"'tokenizer' parameter .* cannot encode every text"):
         clf.fit(["good", "bad"] * 4, [1, 0] * 4)
 
 

@@ -263,12 +263,9 @@ class RNNEncoder(nn.Module):
         character-level date translator, whose embeddings are small, it cost accuracy
         (``benchmarks/RESULTS.md``).
 
-    Attributes
-    ----------
-    embedded : nn.Identity
-        Applied to the embedded batch, (B, S, E): the layer to attach attribution
-        methods to (captum's ``LayerIntegratedGradients``), since the embedding itself
-        is looked up time-major.
+    The encoding is :meth:`embed` followed by :meth:`read`; an attribution method that
+    works on the embeddings (integrated gradients) calls the two itself, so that
+    nothing is hooked into the shared module.
     """
 
     def __init__(
@@ -282,7 +279,6 @@ class RNNEncoder(nn.Module):
     ) -> None:
         super().__init__()
         self.embedding = embedding
-        self.embedded = nn.Identity()
         self.hidden_size = hidden_size
         self.dropout = dropout
         self.variational = variational
@@ -335,12 +331,19 @@ class RNNEncoder(nn.Module):
         -------
         Directions
         """
-        batch, width = ids.shape
+        return self.read(self.embed(ids), lengths)
+
+    def embed(self, ids: Tensor) -> Tensor:
+        """The embeddings (B, S, E) of the ids (B, S), laid out time-major in memory."""
+        return self.embedding(ids.t()).transpose(0, 1)  # (B, S, E), time-major
+
+    def read(self, x: Tensor, lengths: Tensor) -> Directions:
+        """:meth:`directions` of an embedded batch ``x`` (B, S, E), in any memory layout."""
+        batch, width = x.shape[:2]
         mask = lengths_to_mask(lengths, width)  # (B, S)
         flip = reversal_index(lengths, width, time_major=True)  # (S * B,)
-        x = self.embedded(self.embedding(ids.t()).transpose(0, 1))  # (B, S, E), time-major
         last = (lengths - 1).clamp(min=0)  # (B,)
-        rows = torch.arange(batch, device=ids.device)
+        rows = torch.arange(batch, device=x.device)
         has_tokens = (lengths > 0)[:, None].float()  # (B, 1)
         finals = []
         for depth, (fwd, bwd) in enumerate(zip(self.forward_rnns, self.backward_rnns)):

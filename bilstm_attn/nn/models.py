@@ -76,7 +76,12 @@ class ClassifierNet(nn.Module):
         -------
         ClassifierOutput
         """
-        directions = self.encoder.directions(ids, lengths)
+        return self.classify(self.encoder.embed(ids), lengths)
+
+    def classify(self, embedded: Tensor, lengths: Tensor) -> ClassifierOutput:
+        """Classify an embedded batch (B, S, E): :meth:`forward` after the embedding
+        lookup, for attribution methods that work on the embeddings."""
+        directions = self.encoder.read(embedded, lengths)
         out = self.pooling.pool_halves(
             directions.forward, directions.backward, directions.flip, directions.mask
         )  # each direction read where the encoder wrote it, if the score allows

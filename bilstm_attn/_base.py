@@ -48,6 +48,11 @@ class Choices(StrOptions):
         return f"a str among {{{listed}}}"
 
 
+# Stacked layers a network may have: each is built as modules, so a count in the
+# millions would take hours to build before any size check could see its weights.
+MAX_LAYERS = 100
+
+
 def _positive_int() -> Interval:
     return Interval(Integral, 1, None, closed="left")
 
@@ -63,7 +68,7 @@ SHARED_CONSTRAINTS: dict = {
     "lowercase": ["boolean"],
     "embedding_dim": [_positive_int()],
     "hidden_size": [_positive_int()],
-    "num_layers": [_positive_int()],
+    "num_layers": [Interval(Integral, 1, MAX_LAYERS, closed="both")],
     "rnn": [RNN_CHOICES],
     "attention": [ATTENTION_CHOICES],
     "dropout": [Interval(Real, 0, 1, closed="left")],

@@ -215,6 +215,11 @@ def read_checkpoint(
     """
     if not os.fspath(directory).strip():
         raise ValueError("checkpoint_dir must name a directory; got an empty string.")
+    if "\0" in os.fspath(directory):
+        raise ValueError(
+            f"checkpoint_dir={os.fspath(directory)!r} holds a NUL character, which no "
+            f"directory name can hold."
+        )
     directory = Path(directory)
     if directory.exists() and not directory.is_dir():
         raise ValueError(f"checkpoint_dir={os.fspath(directory)!r} is a file, not a directory.")

@@ -33,6 +33,7 @@ from typing import Any, Protocol, TypeVar
 
 import numpy as np
 import torch
+from sklearn.utils._param_validation import Interval, InvalidParameterError
 from tokenizers import Tokenizer
 
 from bilstm_attn._base import (
@@ -43,6 +44,7 @@ from bilstm_attn._base import (
     validation_split,
 )
 from bilstm_attn._checkpoint import Checkpoint, CheckpointWriter, FitIdentity, read_checkpoint
+from bilstm_attn._model_dir import MAX_PARAMETERS
 from bilstm_attn.text import (
     AUTO_SUBWORD_ABOVE,
     GENERATION_KINDS,
@@ -134,6 +136,20 @@ class TorchEstimator:
     """The fit lifecycle, inference batching and pickling of the torch-backed estimators."""
 
     # ----------------------------------------------------------------- the lifecycle
+    def _validate_params(self) -> None:
+        """scikit-learn's check of the parameters against ``_parameter_constraints``, and
+        no bool where a number is wanted (a bool is an int to Python: True layers)."""
+        super()._validate_params()  # type: ignore[misc]
+        for name, constraints in self._parameter_constraints.items():  # type: ignore[attr-defined]
+            value = getattr(self, name)
+            numeric = [c for c in constraints if isinstance(c, Interval)]
+            if isinstance(value, (bool, np.bool_)) and numeric and "boolean" not in constraints:
+                allowed = " or ".join(str(c) for c in numeric)
+                raise InvalidParameterError(
+                    f"The {name!r} parameter of {type(self).__name__} must be {allowed}. "
+                    f"Got {value!r} instead."
+                )
+
     def _fit(self, X, y, **fit_params):
         """Everything ``fit`` does, in the order of the module docstring."""
         self._validate_params()
@@ -375,6 +391,27 @@ class TorchEstimator:
         if self.verbose >= 1:
             print(f"tokenizer='auto': {share:.1%} of words are [UNK]; using {chosen!r}")
         return tokenizer, whole
+
+    def _planned_module(self) -> torch.nn.Module:
+        """The network the parameters and fitted tokenizers describe, built on the meta
+        device (no memory), checked to have at most ``MAX_PARAMETERS`` weights."""
+        lower = "lower hidden_size, embedding_dim, attention_heads or vocab_size"
+        try:
+            with torch.device("meta"):
+                planned = self._loaded_module()  # type: ignore[attr-defined]
+        except RuntimeError as error:  # sizes past what torch can count
+            first = (str(error).strip().splitlines() or [""])[0]
+            raise ValueError(
+                f"The parameters of {type(self).__name__} describe a network that cannot "
+                f"be built ({first}); {lower}."
+            ) from None
+        count = sum(int(np.prod(t.shape, dtype=np.float64)) for t in planned.state_dict().values())
+        if count > MAX_PARAMETERS:
+            raise ValueError(
+                f"The parameters of {type(self).__name__} describe a network of {count:,} "
+                f"weights, more than the {MAX_PARAMETERS:,} a model may have; {lower}."
+            )
+        return planned
 
     # ----------------------------------------------------------------- state
     def _forget_fit(self) -> None:

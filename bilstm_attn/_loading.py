@@ -27,7 +27,6 @@ from bilstm_attn._model_dir import (
     CONFIG,
     FORMAT,
     FORMAT_VERSION,
-    MAX_PARAMETERS,
     MAX_TOKENIZER_BYTES,
     MAX_VOCABULARY,
     WEIGHTS,
@@ -186,15 +185,12 @@ def _decode_param(files: ModelDirectory, key: str, value: object, texts: dict) -
 def _read_network(files: ModelDirectory, estimator) -> torch.nn.Module:
     """The network with the saved weights, its shapes checked against config.json and
     the weights file's header before anything is allocated."""
-    with torch.device("meta"):
-        planned = estimator._loaded_module()
+    try:
+        planned = estimator._planned_module()
+    except ValueError as error:
+        raise files.fail(f"{error}") from None
     shapes = {key: tuple(t.shape) for key, t in planned.state_dict().items()}
     count = sum(int(np.prod(shape, dtype=np.float64)) for shape in shapes.values())
-    if count > MAX_PARAMETERS:
-        raise files.fail(
-            f"{CONFIG} describes a network of {count:,} weights, more than the "
-            f"{MAX_PARAMETERS:,} a model may have."
-        )
     data = files.read(WEIGHTS, 8 * count + (1 << 24) + 8)
 
     def broken(problem: str) -> Exception:

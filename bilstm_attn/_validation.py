@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import re
 from collections.abc import Hashable, Sequence
 
 import numpy as np
@@ -60,6 +61,20 @@ def _as_items(data: object, name: str, what: str) -> list:
     raise TypeError(f"{name} must be {_ACCEPTED}; got {type(data).__name__}.")
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def check_unicode(text: str, name: str) -> None:
+    """ValueError if ``text`` holds a surrogate code point, which is no Unicode character
+    (a lone half of a UTF-16 pair, as ``errors='surrogateescape'`` decoding leaves)."""
+    if not text.isascii() and (found := _SURROGATE.search(text)) is not None:
+        raise ValueError(
+            f"{name} holds the surrogate code point U+{ord(found.group()):04X} at character "
+            f"{found.start()}, which is not valid Unicode text. Decode the bytes with "
+            f"errors='replace', or remove it."
+        )
+
+
 def check_texts(X: object, name: str = "X") -> list[str]:
     """Validate raw texts and return them as a list of str (the texts themselves, unchanged).
 
@@ -68,13 +83,15 @@ def check_texts(X: object, name: str = "X") -> list[str]:
     TypeError
         For a bare string, a non-container, or an item that is not a str.
     ValueError
-        For no texts, a missing item (None, NaN, pd.NA), or a DataFrame of several columns.
+        For no texts, a missing item (None, NaN, pd.NA), a DataFrame of several columns, or
+        a text holding a surrogate code point (not valid Unicode).
     """
     items = _as_items(X, name, "texts")
     if len(items) == 0:
         raise ValueError(f"{name} is empty; pass at least one text.")
     for position, item in enumerate(items):
         if isinstance(item, str):
+            check_unicode(item, f"{name}[{position}]")
             continue
         if _is_missing(item):
             raise ValueError(
@@ -119,18 +136,46 @@ def check_labels(y: object, n_samples: int, name: str = "y") -> np.ndarray:
 
 
 def sorted_classes(labels: np.ndarray) -> np.ndarray:
-    """The distinct labels, sorted when they can be (first-seen order otherwise)."""
-    distinct = list(dict.fromkeys(labels.tolist()))
+    """The distinct labels, sorted when they can be (first-seen order otherwise): a numeric
+    array when they are all numbers of one kind that it holds exactly, else an object
+    array of the labels as given."""
+    seen: dict = {}
+    for label in labels.tolist():
+        first = seen.setdefault(label, label)
+        if first is not label and _label_kind(first) != _label_kind(label):
+            raise ValueError(
+                f"y holds the labels {first!r} and {label!r}, which Python counts as one "
+                f"label (they are equal) although they are of different types; give each "
+                f"class one value, for example with y.astype(str)."
+            )
+    distinct = list(seen)
     try:
         distinct = sorted(distinct)
     except TypeError:
         pass
-    as_array = np.asarray(distinct)
-    if as_array.ndim == 1 and as_array.dtype.kind in "biuf" and len(as_array) == len(distinct):
-        return as_array
+    kinds = {_label_kind(label) for label in distinct}
+    if kinds == {"bool"} or kinds <= {"int", "float"}:  # numbers of one kind: a numeric array
+        as_array = np.asarray(distinct)
+        if as_array.dtype.kind in "biuf" and as_array.tolist() == distinct:  # nothing rounded
+            return as_array
     classes = np.empty(len(distinct), dtype=object)
     classes[:] = distinct
     return classes
+
+
+def _label_kind(label: object) -> str:
+    """bool, int, float, complex or the type's name: labels of one kind that are equal
+    are the same label (1 and np.int64(1)); of two kinds they are not (1 and True)."""
+    if isinstance(label, (bool, np.bool_)):
+        return "bool"
+    for kind, abc in (
+        ("int", numbers.Integral),
+        ("float", numbers.Real),
+        ("complex", numbers.Complex),
+    ):
+        if isinstance(label, abc):
+            return kind
+    return "str" if isinstance(label, str) else type(label).__name__
 
 
 def check_sample_weight(sample_weight: object, n_samples: int) -> np.ndarray:
@@ -192,4 +237,18 @@ def class_weights(
         raise ValueError(
             f"class_weight has keys {unknown!r} that are not classes in y (classes: {known!r})."
         )
-    return np.array([float(class_weight.get(label, 1.0)) for label in known])
+    weights = []
+    for label in known:
+        weight = class_weight.get(label, 1.0)
+        if (
+            isinstance(weight, bool)
+            or not isinstance(weight, numbers.Real)
+            or not math.isfinite(weight)
+            or weight < 0
+        ):
+            raise ValueError(
+                f"class_weight[{label!r}] is {weight!r}; class weights must be finite "
+                f"non-negative numbers."
+            )
+        weights.append(float(weight))
+    return np.array(weights)

@@ -78,7 +78,7 @@ or path, default="auto"
     hidden_size : int, default=128
         State size of each direction (the pooled vector has 2 * hidden_size).
     num_layers : int, default=1
-        Stacked bidirectional layers.
+        Stacked bidirectional layers, 1 to 100.
     rnn : {"lstm", "gru"}, default="lstm"
     attention : {"dot", "additive", "general", "scaled_dot"}, default="dot"
         Score of the pooling attention: a state's dot product with a learned query,
@@ -288,6 +288,7 @@ or path, default="auto"
         if whole is None:
             whole = encode(self.tokenizer_, data.texts, None)
         self.embedding_coverage_ = None
+        self._planned_module()  # a ValueError before anything large is allocated
         self.module_ = self.initialize_module(np.random.default_rng(seed), sequences=whole)
         return [np.asarray(truncate(ids, self.max_length, self.truncation)) for ids in whole]
 

@@ -15,7 +15,7 @@ from tokenizers import Tokenizer
 
 from bilstm_attn._base import RNN_CLASSES, SHARED_CONSTRAINTS, Choices, make_scorer
 from bilstm_attn._estimator import TorchEstimator
-from bilstm_attn._validation import check_texts
+from bilstm_attn._validation import check_texts, check_unicode
 from bilstm_attn.decoding import DecodeResult, Translation, beam_search, greedy_decode
 from bilstm_attn.fit_data import EncodedPairs, TextPairs, TranslationBatch
 from bilstm_attn.nn import (
@@ -74,7 +74,7 @@ or path, default="char"
     hidden_size : int, default=128
         Size of each encoder direction; the decoder has ``2 * hidden_size``.
     num_layers : int, default=1
-        Layers of the encoder and of the decoder.
+        Layers of the encoder and of the decoder, 1 to 100.
     rnn : {"lstm", "gru"}, default="lstm"
         Encoder cell (the decoder is an LSTM).
     attention : {"additive", "dot", "general", "scaled_dot"}, default="additive"
@@ -240,6 +240,7 @@ or path, default="char"
     def _initialize(self, data: TextPairs, seed: int) -> tuple:
         """Tokenizers and network of a new model; the pairs encoded."""
         self.initialize_tokenizers(data.sources, data.targets)
+        self._planned_module()  # a ValueError before anything large is allocated
         self.module_ = self.initialize_module()
         return self._encode_training_data(data)
 
@@ -394,6 +395,7 @@ or path, default="char"
             raise TypeError(
                 f"text must be a str; got {type(text).__name__}. Use predict() for many texts."
             )
+        check_unicode(text, "text")
         source_ids, result = self._search([text])
         to_token = self.source_tokenizer_.id_to_token
         return Translation(

@@ -230,7 +230,7 @@ def test_more_classes_than_the_network_has_outputs(model):
 # ------------------------------------------------------------------ sizes before allocation
 def test_a_huge_network_is_refused_before_anything_is_allocated(model):
     edit_config(model, lambda c: c["params"].update(hidden_size=10**7))
-    load_fails(model, r"describes a network of [\d,]+ weights, more than the 1,073,741,824")
+    load_fails(model, r"describe a network of [\d,]+ weights, more than the 1,073,741,824")
 
 
 def test_shapes_are_compared_with_the_header_before_the_weights_are_read(model, monkeypatch):

@@ -180,3 +180,53 @@ def test_a_failed_fit_leaves_no_half_fitted_model(tmp_path):
         clf.fit(X, Y)
     with pytest.raises(NotFittedError):
         clf.predict(X)
+
+
+# ---------------------------------------------------------------- what the fuzzer found
+@pytest.mark.parametrize("text", ["\ud800", "ok \udfff ok"])
+def test_a_surrogate_code_point_is_named_before_the_tokenizer_sees_it(fitted, text):
+    with pytest.raises(ValueError, match=r"X\[1\] holds the surrogate code point U\+D[8F]"):
+        fitted.predict_proba(["fine", text])
+    with pytest.raises(ValueError, match=r"X\[0\] holds the surrogate code point"):
+        BiLSTMAttentionClassifier().fit([text, "b"], [0, 1])
+
+
+@pytest.mark.parametrize("labels", [[1, True], [1.0, 1], [False, 0.0]])
+def test_labels_equal_in_python_but_of_other_types_are_not_merged(labels):
+    with pytest.raises(ValueError, match="which Python counts as one label"):
+        BiLSTMAttentionClassifier().fit(X, labels * 2)
+
+
+def test_labels_keep_their_types(tiny_params):
+    texts = ["good film", "bad film", "great acting", "awful acting"] * 2
+    clf = BiLSTMAttentionClassifier(**{**tiny_params, "max_epochs": 1})
+    for labels in ([True, 2], [2**70 + 1, 0.5], [b"\x84", "a"]):
+        clf.fit(texts, labels * 4)
+        assert sorted(map(repr, clf.classes_.tolist())) == sorted(map(repr, labels))
+
+
+@pytest.mark.parametrize("weight", ["x", -1, float("nan"), True, None])
+def test_a_class_weight_that_is_not_a_weight(weight):
+    with pytest.raises(ValueError, match=r"class_weight\['pos'\] is .*finite non-negative"):
+        BiLSTMAttentionClassifier(class_weight={"pos": weight}).fit(X, Y)
+
+
+@pytest.mark.parametrize("name", ["attention_heads", "hidden_size", "max_epochs", "dropout"])
+def test_a_bool_is_not_a_number_parameter(name):
+    with pytest.raises(ValueError, match=f"The '{name}' parameter of .* Got True instead"):
+        BiLSTMAttentionClassifier(**{name: True}).fit(X, Y)
+
+
+@pytest.mark.parametrize("name", ["hidden_size", "embedding_dim", "attention_heads"])
+def test_a_network_too_large_is_refused_before_it_is_allocated(name):
+    clf = BiLSTMAttentionClassifier(min_frequency=1, **{name: 10**9})
+    with pytest.raises(ValueError, match=r"describe a network .*lower hidden_size"):
+        clf.fit(X, Y)
+    assert not hasattr(clf, "module_")
+    with pytest.raises(ValueError, match=r"The 'num_layers' parameter .* range \[1, 100\]"):
+        BiLSTMAttentionClassifier(num_layers=101).fit(X, Y)
+
+
+def test_a_checkpoint_dir_with_a_nul_character():
+    with pytest.raises(ValueError, match="checkpoint_dir='a\\\\x00b' holds a NUL character"):
+        BiLSTMAttentionClassifier(checkpoint_dir="a\x00b").fit(X, Y)

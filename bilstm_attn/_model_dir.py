@@ -142,13 +142,7 @@ class ModelDirectory:
         expected = self.checksums.get(name)
         if expected is None:
             raise self.fail(f"config.json lists no sha256 for {name}; every file is checked.")
-        try:
-            with open(path, "rb") as handle:
-                data = handle.read(limit + 1)
-        except OSError as error:
-            raise self.fail(f"{name} cannot be read ({error.strerror}).") from None
-        if len(data) > limit:
-            raise self.fail(f"{name} is larger than the {limit:,} bytes a model file may have.")
+        data = self._bounded(path, limit)
         digest = hashlib.sha256(data).hexdigest()
         if digest != expected:
             raise self.fail(
@@ -157,17 +151,23 @@ class ModelDirectory:
             )
         return data
 
+    def _bounded(self, path: Path, limit: int) -> bytes:
+        """The bytes of ``path``; an error if there are more than ``limit``."""
+        try:
+            with open(path, "rb") as handle:
+                data = handle.read(limit + 1)
+        except OSError as error:
+            raise self.fail(f"{path.name} cannot be read ({error.strerror}).") from None
+        if len(data) > limit:
+            raise self.fail(
+                f"{path.name} is larger than the {limit:,} bytes a model file may have."
+            )
+        return data
+
     def read_config(self, name: str, file_format: str) -> dict[str, Any]:
         """``config.json``: a JSON object of ``file_format``, the one file without a
         checksum (it holds them)."""
-        path = self.file(name, name)
-        try:
-            with open(path, "rb") as handle:
-                data = handle.read(MAX_CONFIG_BYTES + 1)
-        except OSError as error:
-            raise self.fail(f"{name} cannot be read ({error.strerror}).") from None
-        if len(data) > MAX_CONFIG_BYTES:
-            raise self.fail(f"{name} is larger than {MAX_CONFIG_BYTES:,} bytes.")
+        data = self._bounded(self.file(name, name), MAX_CONFIG_BYTES)
         try:
             config = json.loads(data.decode("utf-8"))
         except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as error:

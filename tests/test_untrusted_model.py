@@ -267,7 +267,7 @@ def test_non_finite_weights_are_refused(model, fitted):
 
 def test_an_oversized_config_is_refused_unread(model, monkeypatch):
     monkeypatch.setattr(bilstm_attn._model_dir, "MAX_CONFIG_BYTES", 100)
-    load_fails(model, r"config.json is larger than 100 bytes")
+    load_fails(model, r"config.json is larger than the 100 bytes")
 
 
 # ------------------------------------------------------------------ hostile tokenizers

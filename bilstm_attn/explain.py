@@ -32,7 +32,7 @@ import torch
 from sklearn.utils.validation import check_is_fitted
 
 from bilstm_attn._validation import check_texts
-from bilstm_attn.text import pad_batch, pad_id
+from bilstm_attn.text import pad_batch, pad_id, sorted_batches
 
 if TYPE_CHECKING:
     from bilstm_attn.classifier import BiLSTMAttentionClassifier, EncodedText
@@ -48,6 +48,7 @@ __all__ = [
     "explain_encoded",
     "probabilities_of_variants",
     "save_html",
+    "words_read",
 ]
 
 METHODS = ("attention", "integrated_gradients", "occlusion")
@@ -133,10 +134,16 @@ class WordWeights:
 # enough to fill every core's batches, few enough that the variants of 1,000 long
 # reviews never sit in memory together (16 MiB of ids).
 CHUNK_PIECES = 1 << 21
+# Pieces times integration steps that integrated gradients differentiates at once: its
+# backward pass keeps every step's recurrent states (kilobytes a piece), so this bounds
+# its memory whatever the texts' lengths.
+GRADIENT_PIECES = 1 << 14
 
 
 def _to_words(piece_scores: np.ndarray, index: np.ndarray, n_words: int) -> np.ndarray:
-    return np.bincount(index, piece_scores, minlength=n_words).astype(np.float64)
+    """Per-piece scores summed onto the words (a piece in no word, index -1, left out)."""
+    inside = index >= 0
+    return np.bincount(index[inside], piece_scores[inside], minlength=n_words).astype(np.float64)
 
 
 def _head_words(heads: np.ndarray, text: EncodedText) -> np.ndarray:
@@ -176,12 +183,17 @@ def probabilities_of_variants(
             keys, chunk, pieces = [], [], 0
 
 
+def words_read(text: EncodedText) -> np.ndarray:
+    """The words of ``text`` that at least one piece the model reads lies in, in order."""
+    return np.unique(text.word_index[text.word_index >= 0])
+
+
 def _occlusion(clf, encoded: list[EncodedText], predicted: np.ndarray, proba: np.ndarray):
     """Drop in the predicted class's probability when each word's pieces are removed."""
 
     def variants() -> Iterator[tuple[tuple[int, int], np.ndarray]]:
         for row, text in enumerate(encoded):
-            for word in np.unique(text.word_index):
+            for word in words_read(text):
                 yield (row, int(word)), text.ids[text.word_index != word]
 
     scores = [np.zeros(len(text.words)) for text in encoded]
@@ -207,29 +219,34 @@ def _integrated_gradients(clf, encoded: list[EncodedText], predicted: np.ndarray
     method = IntegratedGradients(probability)  # the embeddings are its input: no hooks
     scores = [np.zeros(len(text.words)) for text in encoded]
     deltas = np.zeros(len(encoded))
-    lengths = np.array([len(text.ids) for text in encoded])
-    rows = [r for r in np.argsort(lengths, kind="stable") if lengths[r] > 0]
-    batch = max(1, 512 // n_steps)
+    lengths = np.array([len(text.ids) for text in encoded], dtype=np.int64)
+    read = np.flatnonzero(lengths > 0)
+    most = max(1, 512 // n_steps)  # texts at once, whatever their lengths
+    batches = [
+        read[part[start : start + most]]
+        for part in sorted_batches(lengths[read], GRADIENT_PIECES)  # shortest first
+        for start in range(0, len(part), most)
+    ]
     on_cuda = device.type == "cuda"
     with (
         _CUDNN_SWITCH if on_cuda else contextlib.nullcontext(),
         torch.backends.cudnn.flags(enabled=False) if on_cuda else contextlib.nullcontext(),
         torch.enable_grad(),
     ):
-        for start in range(0, len(rows), batch):
-            chosen = rows[start : start + batch]
+        for chosen in batches:
             ids, lens = pad_batch([encoded[r].ids for r in chosen], pad)  # (B, S), (B,)
             ids, lens = ids.to(device), lens.to(device)
             with torch.no_grad():
                 inputs = module.encoder.embed(ids)  # (B, S, E)
                 baselines = module.encoder.embed(torch.full_like(ids, pad))  # (B, S, E)
+            steps_at_once = max(1, GRADIENT_PIECES // ids.numel())  # steps per backward
             attributions, delta = method.attribute(
                 inputs,
                 baselines=baselines,
                 target=predicted[chosen].tolist(),
                 additional_forward_args=(lens,),
                 n_steps=n_steps,
-                internal_batch_size=len(chosen) * n_steps,
+                internal_batch_size=len(chosen) * min(n_steps, steps_at_once),
                 return_convergence_delta=True,
             )  # (B, S, E), (B,)
             per_piece = attributions.sum(-1).detach().cpu().double().numpy()  # (B, S)

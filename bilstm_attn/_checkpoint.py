@@ -38,6 +38,7 @@ from bilstm_attn._files import atomic_path, file_sha256, read_json_object
 from bilstm_attn._model_dir import is_plain_name
 from bilstm_attn._version import __version__
 from bilstm_attn.exceptions import ModelFileError
+from bilstm_attn.text import load_tokenizer
 from bilstm_attn.training import EarlyStopping, LoopState, ParameterAverage
 
 __all__ = ["Checkpoint", "CheckpointWriter", "FitIdentity", "read_checkpoint"]
@@ -149,7 +150,7 @@ class Checkpoint:
                 if attribute not in attributes or not is_plain_name(filename):
                     raise ValueError(f"'tokenizers' names {attribute!r}: {filename!r}")
                 if filename not in loaded:
-                    loaded[filename] = Tokenizer.from_file(os.fspath(self.directory / filename))
+                    loaded[filename] = load_tokenizer(self.directory / filename)
                 setattr(estimator, attribute, loaded[filename])
             estimator._restore_fitted(self.config["fitted"])
             module = estimator._loaded_module()

@@ -51,6 +51,7 @@ from bilstm_attn.text import (
     TOKENIZER_KINDS,
     build_tokenizer,
     encode,
+    is_tokenizer_failure,
     load_tokenizer,
     pad_batch,
     sorted_batches,
@@ -364,7 +365,9 @@ class TorchEstimator:
             )
         try:
             tokenizer = load_tokenizer(spec)
-        except Exception as error:
+        except BaseException as error:  # a bare Exception, or a Rust panic
+            if not is_tokenizer_failure(error):
+                raise
             raise ValueError(
                 f"The '{param}' parameter of {owner} names the file {spec!r}, "
                 f"which is not a tokenizer.json that tokenizers can read: {error}"
@@ -399,7 +402,7 @@ class TorchEstimator:
         try:
             with torch.device("meta"):
                 planned = self._loaded_module()  # type: ignore[attr-defined]
-        except RuntimeError as error:  # sizes past what torch can count
+        except (RuntimeError, TypeError, OverflowError) as error:  # sizes past int64
             first = (str(error).strip().splitlines() or [""])[0]
             raise ValueError(
                 f"The parameters of {type(self).__name__} describe a network that cannot "

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,7 @@ from bilstm_attn._model_dir import (
     CONFIG,
     FORMAT,
     FORMAT_VERSION,
+    MAX_HEADER_BYTES,
     MAX_TOKENIZER_BYTES,
     MAX_VOCABULARY,
     WEIGHTS,
@@ -36,8 +38,8 @@ from bilstm_attn._model_dir import (
     versions,
 )
 from bilstm_attn._version import __version__
-from bilstm_attn.exceptions import VersionMismatchWarning
-from bilstm_attn.text import unknown_piece_problem
+from bilstm_attn.exceptions import ModelFileError, VersionMismatchWarning
+from bilstm_attn.text import is_tokenizer_failure, unknown_piece_problem
 
 __all__ = ["REGISTRY", "load_model"]
 
@@ -57,7 +59,7 @@ def load_model(path: Path, cls: type | None, device: str | None):
     files.take_checksums(config.get("files"), {WEIGHTS, *tokenizer_files.values()})
     texts = {name: _tokenizer_text(files, name) for name in sorted(set(tokenizer_files.values()))}
     estimator = _new_estimator(files, config, estimator_cls, texts)
-    loaded = {name: Tokenizer.from_str(text) for name, text in texts.items()}
+    loaded = {name: _plain_tokenizer(text) for name, text in texts.items()}
     for attribute, name in tokenizer_files.items():
         setattr(estimator, attribute, loaded[name])
         for token in estimator_cls._REQUIRED_TOKENS.get(attribute, ()):
@@ -116,7 +118,7 @@ def _tokenizer_text(files: ModelDirectory, name: str) -> str:
     try:
         text = files.read(name, MAX_TOKENIZER_BYTES).decode("utf-8")
         state = json.loads(text)
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as error:
+    except (ValueError, RecursionError) as error:  # not UTF-8, not JSON, 5,000 digits
         raise files.fail(f"{name} cannot be read by tokenizers (not JSON: {error}).") from None
     model = state.get("model") if isinstance(state, dict) else None
     kind = model.get("type") if isinstance(model, dict) else None
@@ -128,7 +130,9 @@ def _tokenizer_text(files: ModelDirectory, name: str) -> str:
     else:
         try:
             tokenizer = Tokenizer.from_str(text)
-        except Exception as error:  # tokenizers raises a bare Exception on a bad file
+        except BaseException as error:  # a bare Exception on a bad file, or a Rust panic
+            if not is_tokenizer_failure(error):
+                raise
             problem = f"{error}"
         else:
             if tokenizer.get_vocab_size(with_added_tokens=True) > MAX_VOCABULARY:
@@ -138,6 +142,15 @@ def _tokenizer_text(files: ModelDirectory, name: str) -> str:
     if problem is not None:
         raise files.fail(f"{name} cannot be read by tokenizers or used: {problem}.")
     return text
+
+
+def _plain_tokenizer(text: str) -> Tokenizer:
+    """The tokenizer of a checked file, with its own padding and truncation turned off
+    (the library pads and truncates itself), as ``fit`` has it."""
+    tokenizer = Tokenizer.from_str(text)
+    tokenizer.no_padding()
+    tokenizer.no_truncation()
+    return tokenizer
 
 
 def _new_estimator(files: ModelDirectory, config: dict, estimator_cls: type, texts: dict):
@@ -174,7 +187,7 @@ def _decode_param(files: ModelDirectory, key: str, value: object, texts: dict) -
     if isinstance(value, dict) and set(value) == {"tokenizer_file"}:
         name = value["tokenizer_file"]
         if isinstance(name, str) and name in texts:
-            return Tokenizer.from_str(texts[name])
+            return _plain_tokenizer(texts[name])
         raise files.fail(f"{CONFIG}'s {key!r} names no tokenizer file of the model.")
     raise files.fail(
         f"{CONFIG}'s {key!r} should be a string, a number, true/false, null or an object "
@@ -191,23 +204,29 @@ def _read_network(files: ModelDirectory, estimator) -> torch.nn.Module:
         raise files.fail(f"{error}") from None
     shapes = {key: tuple(t.shape) for key, t in planned.state_dict().items()}
     count = sum(int(np.prod(shape, dtype=np.float64)) for shape in shapes.values())
-    data = files.read(WEIGHTS, 8 * count + (1 << 24) + 8)
+    path, limit = files.file(WEIGHTS, "files"), 8 * count + MAX_HEADER_BYTES + 8
 
     def broken(problem: str) -> Exception:
         return files.fail(f"{WEIGHTS} does not hold this network's weights ({problem}).")
 
-    header = read_tensor_header(data, broken)
-    problem = None
-    if set(header) != set(shapes):
-        missing, extra = sorted(set(shapes) - set(header)), sorted(set(header) - set(shapes))
-        problem = f"missing {missing[:3]}, unexpected {extra[:3]}"
+    file_size = path.stat().st_size
+    if file_size > limit:
+        raise broken(f"it has {file_size:,} bytes; {CONFIG}'s network needs at most {limit:,}")
+    size = int.from_bytes(files.peek(WEIGHTS, 8), "little")
+    head = files.peek(WEIGHTS, 8 + min(size, MAX_HEADER_BYTES))
+    try:  # the header alone, before the weights are parsed or the network built
+        header = read_tensor_header(head, broken, file_size)
+        _compare_shapes(header, shapes, broken)
+    except ModelFileError as error:
+        problem = error
     else:
-        for key, shape in shapes.items():
-            if header[key][1] != shape:
-                problem = f"{key} has shape {header[key][1]}; {CONFIG} needs {shape}"
-                break
+        problem = None
     if problem is not None:
-        raise broken(problem)
+        files.read(WEIGHTS, limit)  # a corrupt or truncated file says so first
+        raise problem
+    data = files.read(WEIGHTS, limit)
+    if read_tensor_header(data, broken) != header:
+        raise broken("it changed while it was read")
     try:
         weights = safetensors.torch.load(data)
     except (SafetensorError, RuntimeError, ValueError) as error:
@@ -238,3 +257,13 @@ def _check_versions(directory: Path, saved: dict[str, Any]) -> None:
             VersionMismatchWarning,
             stacklevel=5,
         )
+
+
+def _compare_shapes(header: dict, shapes: dict, broken: Callable[[str], Exception]) -> None:
+    """``broken(problem)`` unless the weights file's tensors are the network's."""
+    if set(header) != set(shapes):
+        missing, extra = sorted(set(shapes) - set(header)), sorted(set(header) - set(shapes))
+        raise broken(f"missing {missing[:3]}, unexpected {extra[:3]}")
+    for key, shape in shapes.items():
+        if header[key][1] != shape:
+            raise broken(f"{key} has shape {header[key][1]}; {CONFIG} needs {shape}")

@@ -30,6 +30,7 @@ __all__ = [
     "CONFIG",
     "FORMAT",
     "FORMAT_VERSION",
+    "MAX_HEADER_BYTES",
     "MAX_PARAMETERS",
     "MAX_TOKENIZER_BYTES",
     "MAX_VOCABULARY",
@@ -47,11 +48,11 @@ CONFIG = "config.json"
 WEIGHTS = "model.safetensors"
 
 # Bounds on what a model directory may ask for. The defaults use 0.1% to 1% of each.
-MAX_CONFIG_BYTES = 64 << 20
-MAX_TOKENIZER_BYTES = 256 << 20
+MAX_CONFIG_BYTES = 16 << 20  # JSON parses into up to 20 times its size
+MAX_TOKENIZER_BYTES = 64 << 20
 MAX_PARAMETERS = 1 << 30  # 4 GiB of float32 weights
-MAX_VOCABULARY = 1 << 22
-_MAX_HEADER_BYTES = 16 << 20
+MAX_VOCABULARY = 1 << 21
+MAX_HEADER_BYTES = 16 << 20
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 _FLOAT_DTYPES = {"F16": 2, "BF16": 2, "F32": 4, "F64": 8}
 _JSON_TYPES: dict[type, str] = {
@@ -66,13 +67,17 @@ _JSON_TYPES: dict[type, str] = {
 
 
 def is_plain_name(name: object) -> bool:
-    """Whether ``name`` is a plain file name: no separators, not ``..``, not empty."""
-    return (
-        isinstance(name, str)
-        and name not in ("", ".", "..")
-        and not any(c in name for c in "/\\\0")
-        and len(name) <= 255
-    )
+    """Whether ``name`` is a plain file name: no separators (nor a drive's ``:``), not
+    ``..``, not empty, encodable as a file name."""
+    if not isinstance(name, str) or name in ("", ".", "..") or len(name) > 255:
+        return False
+    if any(c in name for c in "/\\:\0"):
+        return False
+    try:
+        os.fsencode(name)
+    except UnicodeError:  # a surrogate no file system name can hold
+        return False
+    return True
 
 
 def _describe(value: object) -> str:
@@ -116,22 +121,21 @@ class ModelDirectory:
 
     def file(self, name: object, key: str) -> Path:
         """The path of the plain file name ``name`` (from ``config.json``'s ``key``),
-        inside the directory and a regular file; nothing is opened."""
+        resolved, inside the directory and a regular file; nothing is opened."""
         if not is_plain_name(name):
             raise self.fail(
                 f"config.json's {key!r} names the file {name!r}; a model's files are plain "
                 f"names inside its directory (no separators, '..' or absolute paths)."
             )
-        path = self.path / name
-        if path.is_symlink() and path.resolve().parent != self.root:
-            raise self.fail(f"{name} is a link to a file outside the model directory.")
         try:
-            mode = path.stat().st_mode
+            path = (self.path / name).resolve(strict=True)
         except (FileNotFoundError, NotADirectoryError):
             raise self.fail(f"{name} is missing.") from None
-        except OSError as error:
-            raise self.fail(f"{name} cannot be read ({error.strerror}).") from None
-        if not stat.S_ISREG(mode):
+        except (OSError, RuntimeError) as error:  # a link loop, a permission
+            raise self.fail(f"{name} cannot be read ({error}).") from None
+        if path.parent != self.root:
+            raise self.fail(f"{name} is a link that leaves the model directory.")
+        if not stat.S_ISREG(path.stat().st_mode):
             raise self.fail(f"{name} is not a regular file.")
         return path
 
@@ -151,17 +155,29 @@ class ModelDirectory:
             )
         return data
 
-    def _bounded(self, path: Path, limit: int) -> bytes:
-        """The bytes of ``path``; an error if there are more than ``limit``."""
+    def peek(self, name: str, size: int) -> bytes:
+        """The first ``size`` bytes of ``name``, unchecked (to look at a header before
+        reading the rest)."""
+        return self._bounded(self.file(name, "files"), size, whole=False)
+
+    def _bounded(self, path: Path, limit: int, *, whole: bool = True) -> bytes:
+        """The bytes of the regular file ``path`` (resolved, so opened without following
+        a link), at most ``limit``: more is an error if ``whole``, else left unread. Its
+        size is read first, so that no more than it holds is ever allocated."""
+        flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
         try:
-            with open(path, "rb") as handle:
-                data = handle.read(limit + 1)
+            descriptor = os.open(path, flags)
         except OSError as error:
             raise self.fail(f"{path.name} cannot be read ({error.strerror}).") from None
-        if len(data) > limit:
-            raise self.fail(
-                f"{path.name} is larger than the {limit:,} bytes a model file may have."
-            )
+        with open(descriptor, "rb") as handle:
+            status = os.fstat(handle.fileno())
+            if not stat.S_ISREG(status.st_mode):
+                raise self.fail(f"{path.name} is not a regular file.")
+            if whole and status.st_size > limit:
+                raise self.fail(
+                    f"{path.name} is larger than the {limit:,} bytes a model file may have."
+                )
+            data = handle.read(min(status.st_size, limit))
         return data
 
     def read_config(self, name: str, file_format: str) -> dict[str, Any]:
@@ -170,7 +186,7 @@ class ModelDirectory:
         data = self._bounded(self.file(name, name), MAX_CONFIG_BYTES)
         try:
             config = json.loads(data.decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as error:
+        except (ValueError, RecursionError) as error:  # not UTF-8, not JSON, 5,000 digits
             raise self.fail(f"{name} is not valid JSON ({error}).") from None
         if not isinstance(config, dict) or config.get("format") != file_format:
             raise self.fail(f"{name} was not written by bilstm_attn's save().")
@@ -193,22 +209,25 @@ class ModelDirectory:
             raise self.fail(f"config.json lists {name}, which is no file of this model.")
 
 
-def read_tensor_header(data: bytes, fail: Callable[[str], Exception]) -> dict:
+def read_tensor_header(
+    data: bytes, fail: Callable[[str], Exception], file_size: int | None = None
+) -> dict:
     """The tensors a safetensors file holds, ``{key: (dtype, shape)}``, from its header
-    alone, checked to lie within ``data``; nothing is allocated for them. What is wrong
-    is ``fail(problem)``."""
+    alone (``data`` may end after it), checked to lie within a file of ``file_size`` bytes
+    (default ``len(data)``); nothing is allocated for them. What is wrong is
+    ``fail(problem)``."""
     if len(data) < 8:
         raise fail("too short for a safetensors file")
     size = int.from_bytes(data[:8], "little")
-    if size > min(len(data) - 8, _MAX_HEADER_BYTES):
+    if size > min(len(data) - 8, MAX_HEADER_BYTES):
         raise fail(f"not a safetensors file: its header size is {size:,}")
     try:
         header = json.loads(data[8 : 8 + size].decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+    except (ValueError, RecursionError):
         raise fail("not a safetensors file: its header is not JSON") from None
     if not isinstance(header, dict):
         raise fail("not a safetensors file: its header is not an object")
-    tensors, body = {}, len(data) - 8 - size
+    tensors, body = {}, (len(data) if file_size is None else file_size) - 8 - size
     for key, entry in header.items():
         if key == "__metadata__":
             continue
@@ -216,7 +235,8 @@ def read_tensor_header(data: bytes, fail: Callable[[str], Exception]) -> dict:
         offsets = entry.get("data_offsets") if isinstance(entry, dict) else None
         dtype = entry.get("dtype") if isinstance(entry, dict) else None
         if (
-            dtype not in _FLOAT_DTYPES
+            not isinstance(dtype, str)
+            or dtype not in _FLOAT_DTYPES
             or not isinstance(shape, list)
             or not all(type(n) is int and n >= 0 for n in shape)
             or not isinstance(offsets, list)

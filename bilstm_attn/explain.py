@@ -203,7 +203,8 @@ def _occlusion(clf, encoded: list[EncodedText], predicted: np.ndarray, proba: np
 
 
 # On CUDA the RNN's backward needs cuDNN off, a switch of the whole process: calls on
-# CUDA take turns. On CPU nothing is shared between calls.
+# CUDA take turns, and while one runs, other CUDA work of the process runs without cuDNN
+# (slower kernels). On CPU nothing is shared between calls.
 _CUDNN_SWITCH = threading.Lock()
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import numbers
 from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
@@ -28,10 +29,10 @@ from scipy.stats import kendalltau
 from sklearn.utils.validation import check_is_fitted
 
 from bilstm_attn._validation import check_texts
-from bilstm_attn.explain import METHODS, explain_encoded, probabilities_of_variants
+from bilstm_attn.explain import METHODS, explain_encoded, probabilities_of_variants, words_read
 
 if TYPE_CHECKING:
-    from bilstm_attn.classifier import BiLSTMAttentionClassifier
+    from bilstm_attn.classifier import BiLSTMAttentionClassifier, EncodedText
 
 __all__ = ["FaithfulnessResult", "faithfulness", "top_overlap"]
 
@@ -78,12 +79,15 @@ def top_overlap(a: np.ndarray, b: np.ndarray, k: int = 5) -> float:
     return len(set(_top_words(a, everything, k)) & set(_top_words(b, everything, k))) / k
 
 
-def _check_fractions(fractions) -> tuple[float, ...]:
+def _check_fractions(fractions) -> tuple:
+    """The fractions as given (they name the columns), each a number in (0, 1]."""
     try:
-        checked = tuple(float(f) for f in fractions)
-    except (TypeError, ValueError):
+        checked = tuple(fractions)
+    except TypeError:
         checked = ()
-    if not checked or not all(0 < f <= 1 for f in checked):
+    if not checked or not all(
+        isinstance(f, numbers.Real) and not isinstance(f, bool) and 0 < f <= 1 for f in checked
+    ):
         raise ValueError(f"fractions must be numbers in (0, 1]; got {fractions!r}.")
     return checked
 
@@ -121,22 +125,16 @@ def faithfulness(
     Returns
     -------
     FaithfulnessResult
-        Texts the model reads no piece of are left out.
+        Texts in which the model reads no word are left out.
     """
-    if isinstance(methods, str):
-        methods = (methods,)
-    unknown = [m for m in methods if m not in (*METHODS, "random")]
-    if unknown or not methods:
-        raise ValueError(
-            f"methods has unknown entries {unknown!r}; choose from "
-            f"{', '.join(map(repr, (*METHODS, 'random')))}."
-        )
-    methods = tuple(methods)
+    methods = _check_methods(methods)
     fractions = _check_fractions(fractions)
     check_is_fitted(clf)
     texts = check_texts(X, "X")
     encoded = clf.encode(texts)
-    keep = [i for i, e in enumerate(encoded) if len(e.ids) > 0]
+    keep = [i for i, e in enumerate(encoded) if len(words_read(e)) > 0]
+    if not keep:
+        raise ValueError("X has no text with a word the model reads; faithfulness needs one.")
     texts, encoded = [texts[i] for i in keep], [encoded[i] for i in keep]
     proba = clf.predict_proba_ids([e.ids for e in encoded])
     predicted = proba.argmax(axis=1)
@@ -148,18 +146,11 @@ def faithfulness(
         else:
             found = explain_encoded(clf, texts, encoded, method, n_steps=n_steps)
             weights[method] = [e.weights for e in found]
-
-    def variants() -> Iterator[tuple[tuple[str, int, float, str], np.ndarray]]:
-        for method, doc, fraction in itertools.product(methods, range(len(texts)), fractions):
-            text = encoded[doc]
-            read = np.unique(text.word_index)
-            top = _top_words(weights[method][doc], read, _top_count(fraction, len(read)))
-            in_top = np.isin(text.word_index, top)
-            yield (method, doc, fraction, "comprehensiveness"), text.ids[~in_top]
-            yield (method, doc, fraction, "sufficiency"), text.ids[in_top]
-
+    slots = itertools.product(methods, range(len(texts)), fractions)
     records: dict[tuple[str, int], dict] = {}
-    for (method, doc, fraction, metric), p in probabilities_of_variants(clf, variants()):
+    for (method, doc, fraction, metric), p in probabilities_of_variants(
+        clf, _variants(encoded, weights, slots)
+    ):
         c = predicted[doc]
         row = records.setdefault((method, doc), {"document": keep[doc], "method": method})
         row[f"{metric}@{fraction}"] = proba[doc, c] - p[c]
@@ -167,24 +158,7 @@ def faithfulness(
     for metric in ("comprehensiveness", "sufficiency"):
         columns = [f"{metric}@{f}" for f in fractions]
         per_document[f"aopc_{metric}"] = per_document[columns].mean(axis=1)
-
-    agreement_rows = []
-    for a, b in itertools.combinations(methods, 2):
-        for doc, text in enumerate(encoded):
-            read = np.unique(text.word_index)
-            wa, wb = weights[a][doc][read], weights[b][doc][read]
-            tau = kendalltau(wa, wb).statistic if len(read) > 1 else np.nan
-            agreement_rows.append(
-                {
-                    "document": keep[doc],
-                    "methods": f"{a} / {b}",
-                    "kendall_tau": tau,
-                    "top5_overlap": top_overlap(wa, wb, 5),
-                }
-            )
-    agreement = pd.DataFrame(
-        agreement_rows, columns=["document", "methods", "kendall_tau", "top5_overlap"]
-    )
+    agreement = _agreement(encoded, weights, methods, keep)
     summary = pd.concat(
         [
             per_document.groupby("method", sort=False)[
@@ -194,3 +168,43 @@ def faithfulness(
         ]
     )
     return FaithfulnessResult(per_document, agreement, summary)
+
+
+def _check_methods(methods) -> tuple[str, ...]:
+    methods = (methods,) if isinstance(methods, str) else tuple(methods)
+    known = (*METHODS, "random")
+    unknown = [m for m in methods if m not in known]
+    if unknown or not methods:
+        found = f"has unknown entries {unknown!r}" if unknown else "is empty"
+        raise ValueError(f"methods {found}; choose from {', '.join(map(repr, known))}.")
+    return methods
+
+
+def _variants(encoded: list[EncodedText], weights: dict, slots) -> Iterator:
+    """For each (method, document, fraction) of ``slots``: the text without its top
+    words, and the top words alone, each keyed by the slot and the metric."""
+    for method, doc, fraction in slots:
+        text = encoded[doc]
+        read = words_read(text)
+        top = _top_words(weights[method][doc], read, _top_count(fraction, len(read)))
+        in_top = np.isin(text.word_index, top)
+        yield (method, doc, fraction, "comprehensiveness"), text.ids[~in_top]
+        yield (method, doc, fraction, "sufficiency"), text.ids[in_top]
+
+
+def _agreement(
+    encoded: list[EncodedText], weights: dict, methods: tuple[str, ...], keep: list[int]
+) -> pd.DataFrame:
+    """Kendall's tau and the top-5 overlap of each pair of methods, per document."""
+    rows = []
+    for a, b in itertools.combinations(methods, 2):
+        for doc, text in enumerate(encoded):
+            read = words_read(text)
+            wa, wb = weights[a][doc][read], weights[b][doc][read]
+            tau = kendalltau(wa, wb).statistic if len(read) > 1 else np.nan
+            overlap = top_overlap(wa, wb, 5)
+            rows.append(
+                {"document": keep[doc], "methods": f"{a} / {b}", "kendall_tau": tau,
+                 "top5_overlap": overlap}
+            )  # fmt: skip
+    return pd.DataFrame(rows, columns=["document", "methods", "kendall_tau", "top5_overlap"])

@@ -52,6 +52,7 @@ __all__ = [
     "encode",
     "encode_ahead",
     "encode_with_offsets",
+    "is_tokenizer_failure",
     "pad_batch",
     "pad_id",
     "piece_word_index",
@@ -230,26 +231,36 @@ def unknown_piece_problem(tokenizer: Tokenizer) -> str | None:
     """Why ``tokenizer`` would raise on a piece outside its vocabulary, or None.
 
     HF's WordLevel and WordPiece models raise on such a piece unless their unknown
-    token is in the vocabulary, and a Unigram model does unless it has an unknown id;
-    BPE leaves the piece out.
+    token is in the vocabulary, a Unigram model does unless it has an unknown id, and a
+    BPE model does when it names an unknown token that is not in it.
     """
     model = tokenizer.model
     kind = type(model).__name__
     if kind in ("WordLevel", "WordPiece"):
         if model.unk_token is None or tokenizer.token_to_id(model.unk_token) is None:
             return f"its {kind} model's unknown token {model.unk_token!r} is not in its vocabulary"
-    elif kind == "Unigram":
-        try:
-            tokenizer.encode("\U000f0000\u0378")  # a private-use and an unassigned character
-        except Exception:  # tokenizers raises a bare Exception
-            return "its Unigram model has no unknown id"
+    try:
+        tokenizer.encode("\U000f0000\u0378 q")  # a private-use and an unassigned character
+    except BaseException as error:  # a bare Exception, or a Rust panic
+        if not is_tokenizer_failure(error):
+            raise
+        return f"it cannot encode a character outside its vocabulary ({error})"
     return None
+
+
+def is_tokenizer_failure(error: BaseException) -> bool:
+    """Whether ``error`` is tokenizers failing on its input: an Exception, or the panic
+    of its Rust code (pyo3's PanicException derives from BaseException)."""
+    return isinstance(error, Exception) or type(error).__name__ == "PanicException"
 
 
 def vocab_size(tokenizer: Tokenizer) -> int:
     """Rows the embedding table needs: every id the tokenizer emits, plus padding."""
-    size = tokenizer.get_vocab_size(with_added_tokens=True)
-    return max(size, pad_id(tokenizer) + 1)
+    return max(_largest_id(tokenizer) + 1, pad_id(tokenizer) + 1)
+
+
+def _largest_id(tokenizer: Tokenizer) -> int:
+    return max(tokenizer.get_vocab(with_added_tokens=True).values(), default=-1)
 
 
 def pad_id(tokenizer: Tokenizer) -> int:
@@ -258,7 +269,7 @@ def pad_id(tokenizer: Tokenizer) -> int:
         token_id = tokenizer.token_to_id(token)
         if token_id is not None:
             return token_id
-    return tokenizer.get_vocab_size(with_added_tokens=True)
+    return _largest_id(tokenizer) + 1
 
 
 # Texts handed to the tokenizer at once. Its Encoding objects (pieces, offsets, masks)
@@ -475,11 +486,12 @@ def piece_word_index(
 ) -> np.ndarray:
     """For each piece, the index of the word (from :func:`word_spans`) it lies in.
 
-    A piece belongs to the word whose span contains its first character. Sum any
-    per-piece quantity onto words with ``np.bincount(index, weights, len(spans))``.
+    A piece belongs to the last word that starts at or before its first character, or to
+    none (-1) if it starts before every word: a tokenizer may read as a piece what Python
+    counts as whitespace (``"\\x1c"``). The indices never decrease.
     """
     starts = [start for start, _ in spans]
-    index = [max(bisect.bisect_right(starts, start) - 1, 0) for start, _ in offsets]
+    index = [bisect.bisect_right(starts, start) - 1 for start, _ in offsets]
     return np.asarray(index, dtype=np.int64)
 
 

@@ -138,10 +138,6 @@ def test_concurrent_faithfulness_equals_the_one_alone(fitted, texts):
 ROUNDING_UP = [n for n in range(5, 801) if math.ceil(5 / n * n) > 5]
 
 
-def test_the_lengths_where_floating_point_rounds_up_exist():
-    assert 147 in ROUNDING_UP and len(ROUNDING_UP) >= 5
-
-
 @pytest.mark.parametrize("n", range(1, 801))
 def test_top5_overlap_is_at_most_one_at_every_length(n):
     rng = np.random.default_rng(n)

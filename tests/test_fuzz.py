@@ -61,6 +61,8 @@ ODD_TEXTS = [
     "\u05e9\u05dc\u05d5\u05dd \u0645\u0631\u062d\u0628\u0627",  # right-to-left
     "\u202ereversed\u202c",
     "zero\u200bwidth\u200d joiner\ufeff",
+    "\x1c",  # whitespace to Python, a piece to the tokenizer: a piece in no word
+    "\x1cword\x1d \x1e",
     "\U0001f44d\U0001f3fd \U0001f1f0\U0001f1f7 \U0001f468\u200d\U0001f469\u200d\U0001f467",
     "!!! ... ??? ,,, ;;;",
     "x" * 100_000,
@@ -375,15 +377,18 @@ def test_sorted_batches_keep_each_index_once(lengths, max_tokens):
 
 
 @fuzz("properties")
-@given(text=st.text(st.characters(codec="utf-8"), max_size=300))
+@given(
+    text=st.one_of(
+        st.sampled_from(ODD_TEXTS[:12]), st.text(st.characters(codec="utf-8"), max_size=300)
+    )
+)
 def test_each_piece_has_exactly_one_word(fitted, text):
     (encoded,) = fitted.encode([text])
     spans = word_spans(text)
     assert len(encoded.word_index) == len(encoded.ids)
-    if spans:
-        assert encoded.word_index.min(initial=0) >= 0
-        assert encoded.word_index.max(initial=0) < len(spans)
-        assert np.all(np.diff(encoded.word_index) >= 0)
+    assert encoded.word_index.min(initial=0) >= -1  # -1: a piece before every word
+    assert encoded.word_index.max(initial=-1) < len(spans)
+    assert np.all(np.diff(encoded.word_index) >= 0)
     offsets = [(0, 0)] * len(encoded.ids)
     assert len(piece_word_index(offsets, spans)) == len(encoded.ids)
 
@@ -399,7 +404,10 @@ def test_an_explanation_does_not_depend_on_the_other_texts(fitted, across_layout
     for method in ("attention", "integrated_gradients"):
         (alone,) = fitted.explain([text], method=method, n_steps=8)
         among = fitted.explain([*others, text], method=method, n_steps=8)[-1]
-        np.testing.assert_allclose(among.weights, alone.weights, rtol=0, atol=across_layouts)
+        scale = max(1.0, float(np.abs(alone.weights).max(initial=0)))  # gradients: unbounded
+        np.testing.assert_allclose(
+            among.weights, alone.weights, rtol=0, atol=across_layouts * scale
+        )
         assert among.proba == pytest.approx(alone.proba, abs=across_layouts)
 
 

@@ -6,8 +6,9 @@
 A generated table sits between ``<!-- begin report: NAME -->`` and
 ``<!-- end report: NAME -->``, where ``results/NAME.json`` holds its figures; the text
 around it is written by hand and left alone. Kinds of result file known so far:
-``versions`` (``versions.py``: two versions of the library, ``throughput.py`` side by side)
-and ``tokenizer_training`` (``tokenizer_training.py``).
+``versions`` (``versions.py``: two versions of the library, ``throughput.py`` side by side),
+``tokenizer_training`` (``tokenizer_training.py``) and ``explain_memory``
+(``explain_memory.py``: peak memory of occlusion and faithfulness in two versions).
 """
 
 from __future__ import annotations
@@ -89,7 +90,59 @@ def tokenizer_training_table(result: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-RENDERERS = {"versions": versions_table, "tokenizer_training": tokenizer_training_table}
+EXPLAIN_CALLS = {
+    "occlusion": "occlusion",
+    "faithfulness": "faithfulness (default methods)",
+    "integrated_gradients": "integrated gradients alone",
+}
+
+
+def _peak(row: dict | None) -> str:
+    """A run's peak in GB, or what stopped it, or a dash where it was not run."""
+    if row is None:
+        return "-"
+    if row["status"] != "ok":
+        return f"{row['status']} (seen at {row['peak_bytes'] / 1e9:.2f})"
+    return f"{row['peak_bytes'] / 1e9:.2f}"
+
+
+def _seconds(row: dict | None) -> str:
+    return "-" if row is None else f"{row['seconds']:,.0f}"
+
+
+def explain_memory_table(result: dict) -> str:
+    """Peak resident memory (GB, 10^9 bytes) of each call before and after, per size."""
+    versions = result["versions"]
+    runs = {(r["call"], r["version"], r["n_docs"]): r for r in result["rows"]}
+    baselines = [r["baseline_bytes"] / 1e9 for r in result["rows"] if r["status"] == "ok"]
+    lines = [
+        f"`{result['command']}`: before `{versions['before']}`, after `{versions['after']}`; "
+        f"each run a fresh process, its peak resident memory (`ru_maxrss`) in GB of 10^9 "
+        f"bytes, of which {min(baselines):.2f} to {max(baselines):.2f} GB were held before "
+        f"the call (torch, the model and the reviews loaded); {_machine_line(result['machine'])}.",
+        "",
+        "| call | documents | before: peak, GB | after: peak, GB | after / before "
+        "| before: s | after: s |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    cells = sorted({(r["call"], r["n_docs"]) for r in result["rows"]},
+                   key=lambda c: (list(EXPLAIN_CALLS).index(c[0]), -c[1]))  # fmt: skip
+    for call, n_docs in cells:
+        before, after = runs.get((call, "before", n_docs)), runs.get((call, "after", n_docs))
+        both = before and after and before["status"] == after["status"] == "ok"
+        ratio = f"{after['peak_bytes'] / before['peak_bytes']:.2f}" if both else "-"
+        lines.append(
+            f"| {EXPLAIN_CALLS[call]} | {n_docs:,} | {_peak(before)} | {_peak(after)} "
+            f"| {ratio} | {_seconds(before)} | {_seconds(after)} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+RENDERERS = {
+    "versions": versions_table,
+    "tokenizer_training": tokenizer_training_table,
+    "explain_memory": explain_memory_table,
+}
 
 
 def render(name: str) -> str:

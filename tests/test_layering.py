@@ -59,6 +59,7 @@ LOWER_THAN = {  # module: modules above it that it must not import
     "_checkpoint": {"classifier", "translator", "explain", "render", "cli", "_estimator"},
     "_estimator": {"classifier", "translator", "explain", "render", "cli", "persistence"},
     "_classifier_inference": {"classifier", "translator", "explain", "render", "cli"},
+    "_tokenizer_fit": {"classifier", "translator", "explain", "render", "cli", "_estimator"},
     "_loading": {"classifier", "translator", "explain", "render", "cli", "persistence"},
     "_model_dir": {"classifier", "translator", "explain", "render", "cli", "persistence", "text"},
 }

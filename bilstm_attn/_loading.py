@@ -48,7 +48,7 @@ REGISTRY: dict[str, type] = {}
 _TOKENIZER_MODELS = ("BPE", "Unigram", "WordLevel", "WordPiece")
 
 
-def load_model(path: Path, cls: type | None, device: str | None):
+def load_model(path: Path, cls: type | None, device: str | None) -> Any:
     """The estimator saved in ``path`` (of class ``cls``, or any registered one); each
     step checks what it reads before anything is built from it."""
     files = ModelDirectory(path)
@@ -153,7 +153,7 @@ def _plain_tokenizer(text: str) -> Tokenizer:
     return tokenizer
 
 
-def _new_estimator(files: ModelDirectory, config: dict, estimator_cls: type, texts: dict):
+def _new_estimator(files: ModelDirectory, config: dict, estimator_cls: type, texts: dict) -> Any:
     """The estimator with the parameters of ``config.json``, each of a type save() writes."""
     saved = expect(config.get("params"), dict, "params", files.fail)
     known = estimator_cls._get_param_names()
@@ -195,7 +195,7 @@ def _decode_param(files: ModelDirectory, key: str, value: object, texts: dict) -
     )
 
 
-def _read_network(files: ModelDirectory, estimator) -> torch.nn.Module:
+def _read_network(files: ModelDirectory, estimator: Any) -> torch.nn.Module:
     """The network with the saved weights, its shapes checked against config.json and
     the weights file's header before anything is allocated."""
     try:

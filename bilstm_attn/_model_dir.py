@@ -84,7 +84,9 @@ def _describe(value: object) -> str:
     return _JSON_TYPES.get(type(value), type(value).__name__)
 
 
-def expect(value: object, types: type | tuple[type, ...], key: str, fail) -> Any:
+def expect(
+    value: object, types: type | tuple[type, ...], key: str, fail: Callable[[str], Exception]
+) -> Any:
     """``value`` if it is one of ``types`` (a bool is not an int here), else
     ``fail(problem)`` naming ``key``."""
     types = types if isinstance(types, tuple) else (types,)

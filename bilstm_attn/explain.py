@@ -188,7 +188,12 @@ def words_read(text: EncodedText) -> np.ndarray:
     return np.unique(text.word_index[text.word_index >= 0])
 
 
-def _occlusion(clf, encoded: list[EncodedText], predicted: np.ndarray, proba: np.ndarray):
+def _occlusion(
+    clf: BiLSTMAttentionClassifier,
+    encoded: list[EncodedText],
+    predicted: np.ndarray,
+    proba: np.ndarray,
+) -> list[np.ndarray]:
     """Drop in the predicted class's probability when each word's pieces are removed."""
 
     def variants() -> Iterator[tuple[tuple[int, int], np.ndarray]]:
@@ -208,7 +213,9 @@ def _occlusion(clf, encoded: list[EncodedText], predicted: np.ndarray, proba: np
 _CUDNN_SWITCH = threading.Lock()
 
 
-def _integrated_gradients(clf, encoded: list[EncodedText], predicted: np.ndarray, n_steps: int):
+def _integrated_gradients(
+    clf: BiLSTMAttentionClassifier, encoded: list[EncodedText], predicted: np.ndarray, n_steps: int
+) -> tuple[list[np.ndarray], np.ndarray]:
     """Integrated gradients on the embeddings, per word, and the convergence deltas."""
     from captum.attr import IntegratedGradients
 

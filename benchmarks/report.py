@@ -98,12 +98,13 @@ EXPLAIN_CALLS = {
 
 
 def _peak(row: dict | None) -> str:
-    """A run's peak in GB, or what stopped it, or a dash where it was not run."""
+    """A run's peak in GB and its commit, or what stopped it, or a dash where it was not
+    run."""
     if row is None:
         return "-"
     if row["status"] != "ok":
         return f"{row['status']} (seen at {row['peak_bytes'] / 1e9:.2f})"
-    return f"{row['peak_bytes'] / 1e9:.2f}"
+    return f"{row['peak_bytes'] / 1e9:.2f} (`{row['commit']}`)"
 
 
 def _seconds(row: dict | None) -> str:
@@ -111,19 +112,20 @@ def _seconds(row: dict | None) -> str:
 
 
 def explain_memory_table(result: dict) -> str:
-    """Peak resident memory (GB, 10^9 bytes) of each call before and after, per size."""
-    versions = result["versions"]
+    """Peak resident memory (GB, 10^9 bytes) of each call before and after, per size, with
+    the commit and integration steps of each run."""
     runs = {(r["call"], r["version"], r["n_docs"]): r for r in result["rows"]}
     baselines = [r["baseline_bytes"] / 1e9 for r in result["rows"] if r["status"] == "ok"]
+    commands = "; ".join(f"`{c}`" for c in result["commands"])
     lines = [
-        f"`{result['command']}`: before `{versions['before']}`, after `{versions['after']}`; "
-        f"each run a fresh process, its peak resident memory (`ru_maxrss`) in GB of 10^9 "
-        f"bytes, of which {min(baselines):.2f} to {max(baselines):.2f} GB were held before "
-        f"the call (torch, the model and the reviews loaded); {_machine_line(result['machine'])}.",
+        f"{commands}. Each run a fresh process, its peak resident memory (`ru_maxrss`) in GB "
+        f"of 10^9 bytes, of which {min(baselines):.2f} to {max(baselines):.2f} GB were held "
+        f"before the call (torch, the model and the reviews loaded); seconds on a machine "
+        f"shared with other work; {_machine_line(result['machine'])}.",
         "",
-        "| call | documents | before: peak, GB | after: peak, GB | after / before "
-        "| before: s | after: s |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "| call | documents | IG steps | before: peak, GB (commit) | after: peak, GB (commit) "
+        "| after / before | before: s | after: s |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     cells = sorted({(r["call"], r["n_docs"]) for r in result["rows"]},
                    key=lambda c: (list(EXPLAIN_CALLS).index(c[0]), -c[1]))  # fmt: skip
@@ -131,9 +133,10 @@ def explain_memory_table(result: dict) -> str:
         before, after = runs.get((call, "before", n_docs)), runs.get((call, "after", n_docs))
         both = before and after and before["status"] == after["status"] == "ok"
         ratio = f"{after['peak_bytes'] / before['peak_bytes']:.2f}" if both else "-"
+        steps = (after or before)["n_steps"] if call != "occlusion" else "-"
         lines.append(
-            f"| {EXPLAIN_CALLS[call]} | {n_docs:,} | {_peak(before)} | {_peak(after)} "
-            f"| {ratio} | {_seconds(before)} | {_seconds(after)} |"
+            f"| {EXPLAIN_CALLS[call]} | {n_docs:,} | {steps} | {_peak(before)} "
+            f"| {_peak(after)} | {ratio} | {_seconds(before)} | {_seconds(after)} |"
         )
     return "\n".join(lines) + "\n"
 

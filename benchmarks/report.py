@@ -7,8 +7,9 @@ A generated table sits between ``<!-- begin report: NAME -->`` and
 ``<!-- end report: NAME -->``, where ``results/NAME.json`` holds its figures; the text
 around it is written by hand and left alone. Kinds of result file known so far:
 ``versions`` (``versions.py``: two versions of the library, ``throughput.py`` side by side),
-``tokenizer_training`` (``tokenizer_training.py``) and ``explain_memory``
-(``explain_memory.py``: peak memory of occlusion and faithfulness in two versions).
+``tokenizer_training`` (``tokenizer_training.py``), ``explain_memory``
+(``explain_memory.py``: peak memory of occlusion and faithfulness in two versions) and
+``ig_threads`` (``ig_threads.py``: integrated gradients from several threads, two ways).
 """
 
 from __future__ import annotations
@@ -141,7 +142,30 @@ def explain_memory_table(result: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def ig_threads_table(result: dict) -> str:
+    """Reviews per second of integrated gradients from several threads: the embeddings as
+    input (no hook, no lock) against a hook on a shared layer behind a lock."""
+    ways = list(result["rows"][0]["reviews_per_s"])
+    lines = [
+        f"`{result['command']}`: {result['n_docs']} IMDB test reviews per caller, "
+        f"{result['threads']} torch threads, the ways alternating, the median of the rounds; "
+        f"the two ways' word weights differ by at most {result['max_weight_difference']:.1e}; "
+        f"{_machine_line(result['machine'])}.",
+        "",
+        "| calling threads | " + " | ".join(f"{w}, reviews/s" for w in ways) + " | ratio |",
+        "|---:|" + "---:|" * (len(ways) + 1),
+    ]
+    for row in result["rows"]:
+        speeds = [row["reviews_per_s"][w] for w in ways]
+        lines.append(
+            f"| {row['callers']} | " + " | ".join(f"{v:.2f}" for v in speeds)
+            + f" | {speeds[0] / speeds[1]:.2f} |"
+        )  # fmt: skip
+    return "\n".join(lines) + "\n"
+
+
 RENDERERS = {
+    "ig_threads": ig_threads_table,
     "versions": versions_table,
     "tokenizer_training": tokenizer_training_table,
     "explain_memory": explain_memory_table,

@@ -43,7 +43,7 @@ from bilstm_attn._base import (
     validation_split,
 )
 from bilstm_attn._checkpoint import Checkpoint, CheckpointWriter, FitIdentity, read_checkpoint
-from bilstm_attn._model_dir import MAX_PARAMETERS
+from bilstm_attn._model_dir import MAX_PARAMETERS, MAX_VOCABULARY
 from bilstm_attn._tokenizer_fit import TokenizerFitting
 from bilstm_attn.text import bucket_batches as _bucket_batches
 from bilstm_attn.text import (
@@ -325,8 +325,16 @@ class TorchEstimator(TokenizerFitting):
 
     def _planned_module(self) -> torch.nn.Module:
         """The network the parameters and fitted tokenizers describe, built on the meta
-        device (no memory), checked to have at most ``MAX_PARAMETERS`` weights."""
+        device (no memory), checked to have at most ``MAX_PARAMETERS`` weights and
+        tokenizers of at most ``MAX_VOCABULARY`` pieces (what ``load`` accepts)."""
         lower = "lower hidden_size, embedding_dim, attention_heads or vocab_size"
+        for attribute in dict.fromkeys(self._TOKENIZER_PARAMS.values()):  # type: ignore[attr-defined]
+            pieces = getattr(self, attribute).get_vocab_size(with_added_tokens=True)
+            if pieces > MAX_VOCABULARY:
+                raise ValueError(
+                    f"{type(self).__name__}'s tokenizer has {pieces:,} pieces, more than the "
+                    f"{MAX_VOCABULARY:,} a saved model may have; lower vocab_size."
+                )
         try:
             with torch.device("meta"):
                 planned = self._loaded_module()  # type: ignore[attr-defined]

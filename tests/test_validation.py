@@ -230,3 +230,11 @@ def test_a_network_too_large_is_refused_before_it_is_allocated(name):
 def test_a_checkpoint_dir_with_a_nul_character():
     with pytest.raises(ValueError, match="checkpoint_dir='a\\\\x00b' holds a NUL character"):
         BiLSTMAttentionClassifier(checkpoint_dir="a\x00b").fit(X, Y)
+
+
+def test_a_vocabulary_load_would_refuse_is_refused_by_fit(monkeypatch):
+    import bilstm_attn._estimator
+
+    monkeypatch.setattr(bilstm_attn._estimator, "MAX_VOCABULARY", 3)
+    with pytest.raises(ValueError, match=r"tokenizer has [0-9,]+ pieces, more than the 3"):
+        BiLSTMAttentionClassifier(min_frequency=1).fit(X, Y)

@@ -189,11 +189,13 @@ class ClassifierInference:
                     f"sequences[{i}] must be a 1-D array of integer ids; got shape "
                     f"{ids.shape} of {ids.dtype}."
                 )
-            if ids.size and (ids.min() < 0 or ids.max() >= n_vocab):
-                raise ValueError(
-                    f"sequences[{i}] holds ids outside the vocabulary (0 to {n_vocab - 1})."
-                )
             checked.append(ids.astype(np.int64, copy=False))
+        every = np.concatenate(checked) if checked else np.empty(0, np.int64)
+        if every.size and (every.min() < 0 or every.max() >= n_vocab):  # once, not per text
+            i = next(i for i, ids in enumerate(checked) if ((ids < 0) | (ids >= n_vocab)).any())
+            raise ValueError(
+                f"sequences[{i}] holds ids outside the vocabulary (0 to {n_vocab - 1})."
+            )
         return checked
 
     def attention_weights(self, X) -> list[np.ndarray]:

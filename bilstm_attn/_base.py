@@ -22,6 +22,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from tokenizers import Tokenizer
 from torch import nn
 
+from bilstm_attn._precision import PRECISIONS
 from bilstm_attn.nn import AdditiveScorer, DotScorer, GeneralScorer, ScaledDotScorer, Scorer
 
 __all__ = [
@@ -83,6 +84,7 @@ SHARED_CONSTRAINTS: dict = {
     "checkpoint_dir": [str, os.PathLike, None],
     "random_state": ["random_state"],
     "device": [Choices({"auto", "cpu", "cuda"})],
+    "precision": [Choices(set(PRECISIONS))],
     "verbose": ["verbose"],
 }
 """Parameters both estimators take, declared once; each adds its own."""

@@ -46,6 +46,7 @@ class ClassifierInference:
         self,
         chunks: Iterable[tuple[np.ndarray, list[np.ndarray]]],
         pick: Callable[[ClassifierOutput, torch.Tensor], T],
+        precision: str = "fp32",
     ) -> Iterator[tuple[np.ndarray, T]]:
         """``pick(output, lengths)`` of the network for every batch of the chunks (see
         ``_map_batches``), with the positions of the batch's sequences."""
@@ -53,11 +54,14 @@ class ClassifierInference:
         def run(ids: torch.Tensor, lengths: torch.Tensor) -> T:
             return pick(self.module_(ids, lengths), lengths)
 
-        return self._map_batches(chunks, run, pad_id(self.tokenizer_))
+        return self._map_batches(chunks, run, pad_id(self.tokenizer_), precision)
 
-    def _proba(self, chunks: Iterable[tuple[np.ndarray, list[np.ndarray]]]) -> np.ndarray:
+    def _proba(
+        self, chunks: Iterable[tuple[np.ndarray, list[np.ndarray]]], precision: str = "fp32"
+    ) -> np.ndarray:
         """Probabilities of the sequences in ``chunks``, in their order."""
-        proba = self._rows(self._each_batch(chunks, lambda out, _: out.logits.double().softmax(-1)))
+        softmax = lambda out, _: out.logits.double().softmax(-1)  # noqa: E731
+        proba = self._rows(self._each_batch(chunks, softmax, precision))
         return proba / proba.sum(axis=1, keepdims=True)
 
     def predict_proba(self, X):
@@ -70,9 +74,10 @@ class ClassifierInference:
         Returns
         -------
         ndarray of shape (n_samples, n_classes)
-            Rows sum to 1; columns follow ``classes_``.
+            Rows sum to 1; columns follow ``classes_``. Computed in the ``precision``
+            the parameter gives on this machine.
         """
-        return self._proba(self._chunks(X))
+        return self._proba(self._chunks(X), self._prediction_precision())
 
     def predict(self, X):
         """Predicted labels, of the same type as the labels given to ``fit``."""
@@ -86,7 +91,8 @@ class ClassifierInference:
         -------
         ndarray of shape (n_samples, attention_heads * 2 * hidden_size)
         """
-        return self._rows(self._each_batch(self._chunks(X), lambda out, _: out.pooled))
+        chunks, precision = self._chunks(X), self._prediction_precision()
+        return self._rows(self._each_batch(chunks, lambda out, _: out.pooled.float(), precision))
 
     def explain(self, X, method: str = "attention", *, n_steps: int = 50) -> list:
         """Which words each prediction rested on; see :func:`bilstm_attn.explain.explain`.
@@ -133,7 +139,8 @@ class ClassifierInference:
         return found
 
     def predict_proba_ids(self, sequences) -> np.ndarray:
-        """Class probabilities of id sequences, each read whole.
+        """Class probabilities of id sequences, each read whole, in float32 whatever
+        the ``precision`` (as every explanation computes).
 
         Parameters
         ----------
@@ -151,7 +158,7 @@ class ClassifierInference:
         return self._proba([(np.arange(len(sequences)), sequences)])
 
     def proba_and_attention(self, sequences) -> ProbaAndWeights:
-        """:meth:`predict_proba_ids` and the pooling attention, from one pass.
+        """:meth:`predict_proba_ids` and the pooling attention, from one pass in float32.
 
         Returns
         -------

@@ -44,6 +44,7 @@ from bilstm_attn._base import (
 )
 from bilstm_attn._checkpoint import Checkpoint, CheckpointWriter, FitIdentity, read_checkpoint
 from bilstm_attn._model_dir import MAX_PARAMETERS, MAX_VOCABULARY
+from bilstm_attn._precision import autocast, resolve_precision
 from bilstm_attn._tokenizer_fit import TokenizerFitting
 from bilstm_attn.text import bucket_batches as _bucket_batches
 from bilstm_attn.text import (
@@ -94,6 +95,17 @@ class _Run:
     continuing: bool
     identity: FitIdentity | None  # with checkpoint_dir: what a checkpoint must match
     training: TrainingSet | None = None
+    precision: str = "fp32"  # what training and validation compute in: "fp32" or "bf16"
+
+
+def _precision_line(precision: str, run: _Run) -> str:
+    """What a verbose fit says of its precision."""
+    where = "this CPU" if run.device.type == "cpu" else f"this {run.device.type} device"
+    line = f"training in {run.precision}"
+    if precision == "auto":
+        has = "has" if run.precision == "bf16" else "has no"
+        line += f" (precision='auto': {where} {has} native bf16 units)"
+    return line
 
 
 def _is_fitted_name(name: str) -> bool:
@@ -178,6 +190,7 @@ class TorchEstimator(TokenizerFitting):
     def _start(self, run: _Run) -> None:
         """Step 4: a new model, the checkpoint's, or the fitted one; then the data encoded."""
         self.device_ = run.device
+        run.precision = resolve_precision(self.precision, run.device)
         if run.continuing:
             encoded = self._encode_training_data(run.data)
         elif run.checkpoint is not None:
@@ -202,6 +215,14 @@ class TorchEstimator(TokenizerFitting):
             writer = CheckpointWriter(self, self.checkpoint_dir, run.identity)
         validate = None if run.valid_idx is None else (lambda: self._validate(run))
 
+        def batch_loss(index: np.ndarray) -> torch.Tensor:
+            batch = run.training.batch(index)
+            with autocast(run.precision, run.device):  # the backward pass runs outside
+                return self.get_loss(batch)
+
+        if self.verbose >= 1:
+            print(f"{type(self).__name__}: {_precision_line(self.precision, run)}", flush=True)
+
         def on_epoch_end(loop: LoopState) -> None:
             if writer is not None:
                 writer.write(run.seed, loop, self.module_, optimizer, rng, run.device)
@@ -210,7 +231,7 @@ class TorchEstimator(TokenizerFitting):
             self.module_,
             optimizer,
             epoch_batches=lambda epoch: self._epoch_batches(run, rng),
-            batch_loss=lambda index: self.get_loss(run.training.batch(index)),
+            batch_loss=batch_loss,
             validate=validate,
             max_epochs=self.max_epochs,
             history=self.history_,
@@ -221,6 +242,7 @@ class TorchEstimator(TokenizerFitting):
             verbose=self.verbose,
             state=state,
             on_epoch_end=on_epoch_end,
+            tags={"precision": run.precision},
         )
         self.best_epoch_ = outcome.best_epoch
 
@@ -235,7 +257,8 @@ class TorchEstimator(TokenizerFitting):
         batches = (index[b] for b in self._inference_batches(run.training.lengths[index]))
 
         def step(batch: np.ndarray) -> dict[str, float]:
-            return self.validation_step(run.training.batch(batch))
+            with autocast(run.precision, run.device):  # in the worker that runs it
+                return self.validation_step(run.training.batch(batch))
 
         totals: dict[str, float] = {}
         for sums in inference_map(step, batches, run.device):
@@ -279,8 +302,10 @@ class TorchEstimator(TokenizerFitting):
         chunks: Iterable[tuple[np.ndarray, list[np.ndarray]]],
         run: Callable[[torch.Tensor, torch.Tensor], T],
         pad: int,
+        precision: str = "fp32",
     ) -> Iterator[tuple[np.ndarray, T]]:
-        """``run(ids, lengths)`` over batches of id sequences, on every core.
+        """``run(ids, lengths)`` over batches of id sequences, on every core, computing
+        in ``precision`` (``"fp32"`` or ``"bf16"``, see :meth:`_prediction_precision`).
 
         ``chunks`` yields ``(index, sequences)`` as :func:`~bilstm_attn.text.encode_ahead`
         does: the positions of the sequences among all, and the sequences. Each chunk is
@@ -302,9 +327,15 @@ class TorchEstimator(TokenizerFitting):
         def one(item: tuple[np.ndarray, list[np.ndarray]]) -> tuple[np.ndarray, T]:
             positions, sequences = item
             ids, lengths = pad_batch(sequences, pad)  # (B, S), (B,)
-            return positions, run(ids.to(self.device_), lengths.to(self.device_))
+            with autocast(precision, self.device_):  # autocast is per thread
+                return positions, run(ids.to(self.device_), lengths.to(self.device_))
 
         return inference_map(one, batches(), self.device_)
+
+    def _prediction_precision(self) -> str:
+        """What prediction computes in on ``device_``: the ``precision`` parameter
+        resolved for this machine (a model fitted elsewhere follows this one)."""
+        return resolve_precision(self.precision, self.device_)
 
     @staticmethod
     def _rows(batches: Iterable[tuple[np.ndarray, torch.Tensor]]) -> np.ndarray:

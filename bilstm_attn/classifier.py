@@ -126,10 +126,21 @@ or path, default="auto"
         with the model an uninterrupted fit gives. Other data or parameters are an error.
     random_state : int, RandomState instance or None, default=None
         The same value, data and torch thread count give the same model bit for bit on
-        the CPU, in any process; another thread count agrees to float32 rounding, another
-        CPU may round differently (CUDA has nondeterministic kernels of its own).
+        the CPU, in any process; another thread count agrees to the rounding of the
+        precision (float32 or bf16), another CPU may round differently (CUDA has
+        nondeterministic kernels of its own).
     device : {"auto", "cpu", "cuda"}, default="auto"
         Where to train and predict; "auto" picks CUDA when available.
+    precision : {"auto", "fp32", "bf16"}, default="auto"
+        Floating-point format of training and prediction: ``"bf16"`` computes matrix
+        products and recurrent layers in bfloat16 under ``torch.autocast``, while the
+        weights, the optimizer state, the attention softmax, the logits and the loss stay
+        float32; ``"auto"`` picks ``"bf16"`` where the device has native bf16 units (AMX
+        or AVX-512-BF16 on a CPU, a CUDA device that supports bf16), ``"fp32"`` elsewhere,
+        at each fit and each prediction (:mod:`bilstm_attn._precision`). On a CPU
+        without such units ``"bf16"`` works, slower than ``"fp32"``. Explanations
+        compute in float32 in every precision. Each record of ``history_`` says which
+        precision its epoch trained in.
     verbose : int, default=0
         0 is silent; 1 prints a line per epoch and, on a terminal, a progress bar.
 
@@ -142,8 +153,8 @@ or path, default="auto"
     module_ : ClassifierNet
         The trained network, in eval mode.
     history_ : list of dict
-        Per epoch: ``epoch``, ``train_loss``, ``valid_loss``, ``valid_accuracy`` (with a
-        validation split) and ``seconds``.
+        Per epoch: ``epoch``, ``precision`` (``"fp32"`` or ``"bf16"``), ``train_loss``,
+        ``valid_loss``, ``valid_accuracy`` (with a validation split) and ``seconds``.
     device_ : torch.device
         Where the network lives.
     best_epoch_ : int or None
@@ -220,6 +231,7 @@ or path, default="auto"
         checkpoint_dir=None,
         random_state=None,
         device="auto",
+        precision="auto",
         verbose=0,
     ):
         self.tokenizer = tokenizer
@@ -251,6 +263,7 @@ or path, default="auto"
         self.checkpoint_dir = checkpoint_dir
         self.random_state = random_state
         self.device = device
+        self.precision = precision
         self.verbose = verbose
 
     # ----------------------------------------------------------------- fit
@@ -372,8 +385,14 @@ or path, default="auto"
 
     # ----------------------------------------------------------------- save / load
     _TOKENIZER_PARAMS = {"tokenizer": "tokenizer_"}
-    # in bilstm_attn 0.2
-    _ADDED_PARAMS = {"truncation": "head", "attention_size": None, "average_decay": None}
+    # truncation, attention_size and average_decay came in bilstm_attn 0.2, precision
+    # after it (every model saved before trained and predicted in float32)
+    _ADDED_PARAMS = {
+        "truncation": "head",
+        "attention_size": None,
+        "average_decay": None,
+        "precision": "fp32",
+    }
     _FITTED_VALUES = {
         "classes_": (encode_classes, decode_classes),
         "embedding_coverage_": (float_or_none, decode_share),

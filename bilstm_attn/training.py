@@ -250,8 +250,10 @@ def _train_one_epoch(
 def _epoch_line(record: dict[str, float], best: bool) -> str:
     fields = [f"epoch {record['epoch']:>3}"]
     fields += [
-        f"{key} {value:.4f}" for key, value in record.items() if key not in ("epoch", "seconds")
-    ]
+        f"{key} {value:.4f}"
+        for key, value in record.items()
+        if key not in ("epoch", "seconds") and isinstance(value, (int, float))
+    ]  # the tags are said once, by the estimator
     fields.append(f"{record['seconds']:.1f}s" + ("  *" if best else ""))
     return "  ".join(fields)
 
@@ -274,6 +276,7 @@ class _Steps:
     grad_clip: float | None
     monitor: Callable[[dict[str, float]], float] | None
     verbose: int
+    tags: dict[str, str]
 
 
 def _run_epoch(
@@ -287,7 +290,7 @@ def _run_epoch(
         train_loss = _train_one_epoch(
             module, optimizer, batches, steps.batch_loss, steps.grad_clip, progress, average, epoch
         )
-    record = {"epoch": state.first_record + epoch, "train_loss": train_loss}
+    record = {"epoch": state.first_record + epoch, **steps.tags, "train_loss": train_loss}
     with average.applied() if average is not None else nullcontext():
         if steps.validate is not None:
             module.eval()
@@ -321,6 +324,7 @@ def run_epochs(
     verbose: int = 0,
     state: LoopState | None = None,
     on_epoch_end: Callable[[LoopState], None] | None = None,
+    tags: dict[str, str] | None = None,
 ) -> FitOutcome:
     """Train ``module`` for up to ``max_epochs`` epochs.
 
@@ -338,8 +342,8 @@ def run_epochs(
         when given, else the training loss.
     max_epochs : int
     history : list of dict
-        One record per epoch is appended: ``epoch``, ``train_loss``, the validation
-        metrics, ``seconds``.
+        One record per epoch is appended: ``epoch``, the ``tags``, ``train_loss``, the
+        validation metrics, ``seconds``.
     grad_clip : float or None, default=None
         Largest gradient norm.
     n_iter_no_change : int or None, default=None
@@ -360,6 +364,9 @@ def run_epochs(
     on_epoch_end : callable or None, default=None
         ``on_epoch_end(state)`` after every epoch, with the module holding its trained
         (not averaged) weights.
+    tags : dict of str or None, default=None
+        Fields that every epoch's record carries after ``epoch`` (such as the precision
+        the epoch trained in).
 
     Returns
     -------
@@ -377,7 +384,9 @@ def run_epochs(
     if state is None:
         average = ParameterAverage(module, average_decay) if average_decay is not None else None
         state = LoopState(0, len(history), EarlyStopping(n_iter_no_change), average)
-    steps = _Steps(epoch_batches, batch_loss, validate, history, grad_clip, monitor, verbose)
+    steps = _Steps(
+        epoch_batches, batch_loss, validate, history, grad_clip, monitor, verbose, dict(tags or {})
+    )
     stopper, average = state.stopper, state.average
     epoch = state.epoch
     try:

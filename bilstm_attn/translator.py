@@ -110,6 +110,16 @@ or path, default="char"
         The same value, data and torch thread count give the same model bit for bit on
         the CPU, in this process or another; another CPU may round differently.
     device : {"auto", "cpu", "cuda"}, default="auto"
+    precision : {"auto", "fp32", "bf16"}, default="auto"
+        Floating-point format of training and prediction: ``"bf16"`` computes matrix
+        products and recurrent layers in bfloat16 under ``torch.autocast``, while the
+        weights, the optimizer state, the attention softmax, the logits and the loss stay
+        float32; ``"auto"`` picks ``"bf16"`` where the device has native bf16 units (AMX
+        or AVX-512-BF16 on a CPU, a CUDA device that supports bf16), ``"fp32"`` elsewhere,
+        at each fit and each prediction (:mod:`bilstm_attn._precision`). On a CPU
+        without such units ``"bf16"`` works, slower than ``"fp32"``. Explanations
+        compute in float32 in every precision. Each record of ``history_`` says which
+        precision its epoch trained in.
     verbose : int, default=0
         0 is silent; 1 prints a line per epoch and, on a terminal, a progress bar.
 
@@ -119,8 +129,9 @@ or path, default="char"
         The same object when ``share_vocabulary=True``.
     module_ : Seq2SeqNet
     history_ : list of dict
-        Per epoch: ``train_loss``, ``valid_loss``, ``valid_accuracy`` (next-token accuracy
-        under teacher forcing) and ``seconds``.
+        Per epoch: ``epoch``, ``precision`` (``"fp32"`` or ``"bf16"``), ``train_loss``,
+        ``valid_loss``, ``valid_accuracy`` (next-token accuracy under teacher forcing)
+        and ``seconds``.
     best_epoch_ : int or None
     device_ : torch.device
 
@@ -179,6 +190,7 @@ or path, default="char"
         checkpoint_dir=None,
         random_state=None,
         device="auto",
+        precision="auto",
         verbose=0,
     ):
         self.tokenizer = tokenizer
@@ -210,6 +222,7 @@ or path, default="char"
         self.checkpoint_dir = checkpoint_dir
         self.random_state = random_state
         self.device = device
+        self.precision = precision
         self.verbose = verbose
 
     def __sklearn_tags__(self):
@@ -286,6 +299,7 @@ or path, default="char"
     # ----------------------------------------------------------------- save / load
     _TOKENIZER_PARAMS = {"tokenizer": "source_tokenizer_", "target_tokenizer": "target_tokenizer_"}
     _REQUIRED_TOKENS = {"target_tokenizer_": (BOS_TOKEN, EOS_TOKEN)}
+    _ADDED_PARAMS = {"precision": "fp32"}  # after bilstm_attn 0.2; models before were fp32
     # How it searches and scores, not how it trains: a checkpoint resumes across them.
     _INFERENCE_PARAMS = ("beam_size", "length_penalty", "max_output_length", "metric")
 
@@ -364,7 +378,8 @@ or path, default="char"
             )
 
         chunks = [(np.arange(len(texts)), source_ids)]
-        parts = self._map_batches(chunks, search, pad_id(self.source_tokenizer_))
+        pad, precision = pad_id(self.source_tokenizer_), self._prediction_precision()
+        parts = self._map_batches(chunks, search, pad, precision)
         merged = DecodeResult.gather(parts, len(texts))
         return source_ids, merged
 

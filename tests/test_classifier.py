@@ -267,7 +267,14 @@ def test_history_and_early_stopping(tiny_params, reviews):
     params = {**tiny_params, "max_epochs": 40}
     clf = BiLSTMAttentionClassifier(**params, n_iter_no_change=1).fit(X, y)
     history = clf.history_
-    assert set(history[0]) == {"epoch", "train_loss", "valid_loss", "valid_accuracy", "seconds"}
+    assert set(history[0]) == {
+        "epoch",
+        "precision",
+        "train_loss",
+        "valid_loss",
+        "valid_accuracy",
+        "seconds",
+    }
     accuracies = [r["valid_accuracy"] for r in history]
     assert clf.best_epoch_ == int(np.argmax(accuracies)) + 1  # the first of the best
     # patience 1: it stopped at the first epoch after the best that did not improve on it

@@ -30,6 +30,7 @@ from bilstm_attn.nn.encoder import (
     permute_rows,
     reversal_index,
     reverse_within_length,
+    run_rnn,
 )
 from bilstm_attn.nn.models import ClassifierNet, ClassifierOutput, Seq2SeqNet
 
@@ -59,4 +60,5 @@ __all__ = [
     "permute_rows",
     "reversal_index",
     "reverse_within_length",
+    "run_rnn",
 ]

@@ -37,6 +37,7 @@ __all__ = [
     "GeneralScorer",
     "ScaledDotScorer",
     "Scorer",
+    "at_least_float32",
     "masked_softmax",
     "tanh_linear",
 ]
@@ -58,8 +59,17 @@ class AttentionOutput(NamedTuple):
     weights: Tensor
 
 
+def at_least_float32(x: Tensor) -> Tensor:
+    """``x`` in float32 if it is in a narrower float type (bf16 or fp16 under autocast);
+    otherwise ``x`` itself."""
+    if x.dtype in (torch.bfloat16, torch.float16):
+        return x.float()
+    return x
+
+
 def masked_softmax(scores: Tensor, mask: Tensor | None) -> Tensor:
-    """Softmax over the last axis that gives exactly 0 to masked positions.
+    """Softmax over the last axis that gives exactly 0 to masked positions, in float32
+    (or wider) whatever the precision of the scores.
 
     Parameters
     ----------
@@ -71,6 +81,7 @@ def masked_softmax(scores: Tensor, mask: Tensor | None) -> Tensor:
     -------
     weights : Tensor of shape (B, Q, S)
     """
+    scores = at_least_float32(scores)
     if mask is None:
         return torch.softmax(scores, dim=-1)
     keep = mask[:, None, :]  # (B, 1, S)

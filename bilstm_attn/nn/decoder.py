@@ -20,8 +20,8 @@ from typing import NamedTuple
 import torch
 from torch import Tensor, nn
 
-from bilstm_attn.nn.attention import Attention
-from bilstm_attn.nn.encoder import EncoderOutput
+from bilstm_attn.nn.attention import Attention, at_least_float32
+from bilstm_attn.nn.encoder import EncoderOutput, run_rnn
 
 __all__ = ["AttentionDecoder", "BahdanauDecoder", "DecoderState", "LuongDecoder", "StepOutput"]
 
@@ -189,10 +189,11 @@ class BahdanauDecoder(AttentionDecoder):
         embedded = self.dropout(self.embedding(previous))  # (B, E)
         context, weights = self._attend(state.hidden[-1], encoded, projected_keys)  # (B, D)
         rnn_in = torch.cat([embedded, context], dim=-1).unsqueeze(1)  # (B, 1, E + D)
-        out, (hidden, cell) = self.rnn(rnn_in, (state.hidden, state.cell))  # out (B, 1, H)
+        out, (hidden, cell) = run_rnn(self.rnn, rnn_in, (state.hidden, state.cell))  # (B, 1, H)
         features = torch.cat([out.squeeze(1), context, embedded], dim=-1)  # (B, H + D + E)
         pre = self.dropout(torch.tanh(self.pre_output(features)))  # (B, H)
-        return StepOutput(self.output(pre), DecoderState(hidden, cell, state.feed), weights)
+        logits = at_least_float32(self.output(pre))  # (B, V)
+        return StepOutput(logits, DecoderState(hidden, cell, state.feed), weights)
 
 
 class LuongDecoder(AttentionDecoder):
@@ -213,9 +214,9 @@ class LuongDecoder(AttentionDecoder):
     def step(self, previous, state, encoded, projected_keys) -> StepOutput:
         embedded = self.dropout(self.embedding(previous))  # (B, E)
         rnn_in = torch.cat([embedded, state.feed], dim=-1).unsqueeze(1)  # (B, 1, E + H)
-        out, (hidden, cell) = self.rnn(rnn_in, (state.hidden, state.cell))  # out (B, 1, H)
+        out, (hidden, cell) = run_rnn(self.rnn, rnn_in, (state.hidden, state.cell))  # (B, 1, H)
         query = out.squeeze(1)  # (B, H)
         context, weights = self._attend(query, encoded, projected_keys)  # (B, D), (B, S)
         attentional = torch.tanh(self.combine(torch.cat([context, query], dim=-1)))  # (B, H)
-        logits = self.output(self.dropout(attentional))  # (B, V)
+        logits = at_least_float32(self.output(self.dropout(attentional)))  # (B, V)
         return StepOutput(logits, DecoderState(hidden, cell, attentional), weights)

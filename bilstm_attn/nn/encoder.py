@@ -11,6 +11,7 @@ a packed bidirectional RNN gives, while the computation stays on the fast padded
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import NamedTuple
 
@@ -22,12 +23,14 @@ __all__ = [
     "Directions",
     "EncoderOutput",
     "RNNEncoder",
+    "bf16_lstm_on_cpu",
     "lengths_to_mask",
     "locked_dropout",
     "make_embedding",
     "permute_rows",
     "reversal_index",
     "reverse_within_length",
+    "run_rnn",
 ]
 
 
@@ -95,6 +98,42 @@ class Directions(NamedTuple):
             padding = (~self.mask).t().reshape(-1).nonzero().squeeze(1)  # flat (S * B)
             joined.view(width * batch, -1).index_fill_(0, padding, 0.0)  # 0 on padding
         return joined.transpose(0, 1)  # (B, S, 2H), time-major in memory
+
+
+@functools.cache
+def bf16_lstm_on_cpu() -> bool:
+    """Whether oneDNN builds a bf16 LSTM on this CPU (it needs AVX-512; on AVX2 the
+    primitive cannot be created). Draws nothing from torch's random generator: the probe
+    runs in the middle of a seeded fit."""
+    with torch.random.fork_rng(devices=[]):
+        probe = nn.LSTM(2, 2)
+    try:
+        with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
+            probe(torch.zeros(1, 1, 2))
+    except RuntimeError:
+        return False
+    return True
+
+
+def run_rnn(rnn: nn.RNNBase, x: Tensor, hx=None):
+    """``rnn(x, hx)``, also under a CPU bf16 autocast where the CPU has no bf16 kernel for it.
+
+    Autocast sends an LSTM to oneDNN's bf16 kernel, which a CPU without AVX-512 lacks;
+    there the layer runs in float32 (as autocast does for any operation without a
+    lower-precision kernel) and its outputs are float32.
+    """
+    if (
+        x.device.type == "cpu"
+        and isinstance(rnn, nn.LSTM)
+        and torch.is_autocast_enabled("cpu")
+        and torch.get_autocast_dtype("cpu") == torch.bfloat16
+        and not bf16_lstm_on_cpu()
+    ):
+        with torch.autocast("cpu", enabled=False):
+            if hx is not None:
+                hx = tuple(h.float() for h in hx)
+            return rnn(x.float(), hx)
+    return rnn(x, hx)
 
 
 def lengths_to_mask(lengths: Tensor, max_length: int) -> Tensor:
@@ -349,8 +388,8 @@ class RNNEncoder(nn.Module):
         for depth, (fwd, bwd) in enumerate(zip(self.forward_rnns, self.backward_rnns)):
             x = self._drop(x).transpose(0, 1)  # (S, B, D)
             flat = x.reshape(width * batch, -1)  # (S * B, D), a view unless x came batch-major
-            out_fwd, _ = fwd(flat.view(width, batch, -1))  # (S, B, H)
-            out_bwd, _ = bwd(permute_rows(flat, flip).view(width, batch, -1))  # reversed rows
+            out_fwd, _ = run_rnn(fwd, flat.view(width, batch, -1))  # (S, B, H)
+            out_bwd, _ = run_rnn(bwd, permute_rows(flat, flip).view(width, batch, -1))  # reversed
             # The backward state after each sequence's first token is its last step.
             final = torch.cat([out_fwd[last, rows], out_bwd[last, rows]], dim=-1)  # (B, 2H)
             finals.append(final * has_tokens.to(final.dtype))

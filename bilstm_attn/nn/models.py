@@ -6,7 +6,7 @@ from typing import NamedTuple
 
 from torch import Tensor, nn
 
-from bilstm_attn.nn.attention import AttentionPooling
+from bilstm_attn.nn.attention import AttentionPooling, at_least_float32
 from bilstm_attn.nn.decoder import AttentionDecoder
 from bilstm_attn.nn.encoder import EncoderOutput, RNNEncoder
 
@@ -19,8 +19,10 @@ class ClassifierOutput(NamedTuple):
     Attributes
     ----------
     logits : Tensor of shape (B, C)
+        Float32 under a bf16 autocast too.
     weights : Tensor of shape (B, heads, S)
-        The pooling attention over the tokens; 0 on padding.
+        The pooling attention over the tokens; 0 on padding; float32 under a bf16
+        autocast too.
     pooled : Tensor of shape (B, heads * 2H)
         The attention-pooled document vectors (before dropout and the head).
     """
@@ -88,7 +90,7 @@ class ClassifierNet(nn.Module):
         if out is None:  # a score not linear in the states (additive)
             out = self.pooling(directions.join(), directions.mask)
         pooled, weights = out  # (B, heads * 2H), (B, heads, S)
-        logits = self.head(self.dropout(pooled))  # (B, C)
+        logits = at_least_float32(self.head(self.dropout(pooled)))  # (B, C), float32 under autocast
         return ClassifierOutput(logits, weights, pooled)
 
 

@@ -9,6 +9,7 @@ recorded). Whatever is wrong is a ``ModelFileError`` naming the key or the file.
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import warnings
@@ -43,8 +44,14 @@ from bilstm_attn.text import is_tokenizer_failure, unknown_piece_problem
 
 __all__ = ["REGISTRY", "load_model"]
 
-# Estimator class name -> class, filled in by PersistenceMixin's subclasses.
+# Estimator class name -> class, filled in by PersistenceMixin's subclasses when their
+# module is imported; the library's own are imported on demand (``import bilstm_attn``
+# imports nothing until a name is used).
 REGISTRY: dict[str, type] = {}
+_HOMES = {
+    "BiLSTMAttentionClassifier": "bilstm_attn.classifier",
+    "Seq2SeqTranslator": "bilstm_attn.translator",
+}
 _TOKENIZER_MODELS = ("BPE", "Unigram", "WordLevel", "WordPiece")
 
 
@@ -87,6 +94,8 @@ def _estimator_class(files: ModelDirectory, config: dict, cls: type | None) -> t
             f"one ({__version__}, format {FORMAT_VERSION}); upgrade bilstm_attn."
         )
     name = expect(config.get("estimator"), str, "estimator", files.fail)
+    if name in _HOMES and name not in REGISTRY:
+        importlib.import_module(_HOMES[name])  # registers the class
     if name not in REGISTRY or (cls is not None and name != cls.__name__):
         wanted = "bilstm_attn.load" if name in REGISTRY else "a newer bilstm_attn"
         raise files.fail(

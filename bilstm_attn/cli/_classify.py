@@ -8,9 +8,9 @@ import sys
 import numpy as np
 import pandas as pd
 
-from bilstm_attn.classifier import BiLSTMAttentionClassifier
 from bilstm_attn.cli._io import (
     CommandError,
+    EstimatorSpec,
     add_chunk_flag,
     iter_table,
     positive_int,
@@ -28,17 +28,19 @@ from bilstm_attn.cli._models import (
 
 __all__ = ["add_parsers"]
 
+CLASSIFIER = EstimatorSpec("bilstm_attn.classifier", "BiLSTMAttentionClassifier")
+
 
 def _train(args: argparse.Namespace) -> int:
     wanted = {"--text-col": args.text_col, "--label-col": args.label_col}
     frame = read_table(args.data, wanted, (args.text_col,), (args.label_col,))
     labels = frame[args.label_col]
     what = f"{len(frame)} texts with {labels.nunique()} labels"
-    return train_and_save(args, BiLSTMAttentionClassifier, frame[args.text_col], labels, what)
+    return train_and_save(args, CLASSIFIER.load(), frame[args.text_col], labels, what)
 
 
 def _predict(args: argparse.Namespace) -> int:
-    model = load_model(args.model, BiLSTMAttentionClassifier, "translate")
+    model = load_model(args.model, CLASSIFIER.load(), "translate")
     probability_columns = [f"proba_{c}" for c in model.classes_]
 
     def fill(texts: pd.Series, out: pd.DataFrame) -> None:
@@ -53,7 +55,7 @@ def _predict(args: argparse.Namespace) -> int:
 
 
 def _explain(args: argparse.Namespace) -> int:
-    model = load_model(args.model, BiLSTMAttentionClassifier, "translate")
+    model = load_model(args.model, CLASSIFIER.load(), "translate")
     if (args.data is None) == (not args.text):
         raise CommandError("give either a data file or --text, not both and not neither")
     if args.text:
@@ -82,7 +84,7 @@ def _explain(args: argparse.Namespace) -> int:
 def _evaluate(args: argparse.Namespace) -> int:
     from sklearn.metrics import accuracy_score, classification_report
 
-    model = load_model(args.model, BiLSTMAttentionClassifier, "translate")
+    model = load_model(args.model, CLASSIFIER.load(), "translate")
     wanted = {"--text-col": args.text_col, "--label-col": args.label_col}
     truth, predicted = [], []
     for chunk in iter_table(args.data, wanted, (args.text_col,), args.chunksize, (args.label_col,)):
@@ -165,7 +167,7 @@ def add_parsers(commands) -> None:
     train = add_train_command(
         commands,
         "train",
-        BiLSTMAttentionClassifier,
+        CLASSIFIER,
         help="train a classifier on labelled texts and save it",
         description="Train a BiLSTMAttentionClassifier on a table of texts and labels and "
         "save it to a directory (config.json, model.safetensors, tokenizer.json).",

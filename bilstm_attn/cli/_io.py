@@ -8,15 +8,20 @@ turns into exit status 2.
 from __future__ import annotations
 
 import argparse
+import ast
+import importlib
+import importlib.util
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
 
 __all__ = [
     "CommandError",
+    "EstimatorSpec",
     "add_chunk_flag",
     "add_estimator_flags",
     "estimator_params",
@@ -199,12 +204,41 @@ def _optional(kind: type):
     return parse
 
 
-def add_estimator_flags(parser: argparse.ArgumentParser, estimator_cls: type) -> None:
+class EstimatorSpec(NamedTuple):
+    """An estimator class named by its module, imported only when a command runs, so
+    that ``--help`` and argument errors do not wait for PyTorch."""
+
+    module: str
+    name: str
+
+    def load(self) -> type:
+        return getattr(importlib.import_module(self.module), self.name)
+
+    def defaults(self) -> dict[str, Any]:
+        """The parameters and defaults of the class's ``__init__``, read from its source
+        file without importing it (the defaults are literals); imported if that fails."""
+        spec = importlib.util.find_spec(self.module)
+        try:
+            tree = ast.parse(Path(spec.origin).read_text(encoding="utf-8"))
+            init = next(
+                item
+                for node in tree.body
+                if isinstance(node, ast.ClassDef) and node.name == self.name
+                for item in node.body
+                if isinstance(item, ast.FunctionDef) and item.name == "__init__"
+            )
+            names = [arg.arg for arg in init.args.kwonlyargs]
+            return dict(zip(names, map(ast.literal_eval, init.args.kw_defaults), strict=True))
+        except (AttributeError, OSError, StopIteration, TypeError, ValueError, SyntaxError):
+            return self.load()().get_params()
+
+
+def add_estimator_flags(parser: argparse.ArgumentParser, estimator: EstimatorSpec) -> None:
     """One ``--flag`` per parameter of the estimator, with its default shown."""
     group = parser.add_argument_group(
-        f"{estimator_cls.__name__} parameters (see its docstring; 'none' for None)"
+        f"{estimator.name} parameters (see its docstring; 'none' for None)"
     )
-    for name, default in estimator_cls().get_params().items():
+    for name, default in estimator.defaults().items():
         if name in _NOT_FLAGS:
             continue
         flag = "--" + name.replace("_", "-")

@@ -10,12 +10,15 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
-from sklearn.utils._param_validation import InvalidParameterError
 
 from bilstm_attn._files import atomic_path
-from bilstm_attn.cli._io import CommandError, add_estimator_flags, estimator_params, iter_table
-from bilstm_attn.exceptions import ModelFileError, TrainingDivergedError
-from bilstm_attn.persistence import load
+from bilstm_attn.cli._io import (
+    CommandError,
+    EstimatorSpec,
+    add_estimator_flags,
+    estimator_params,
+    iter_table,
+)
 
 __all__ = [
     "add_train_command",
@@ -37,7 +40,7 @@ def say(args: argparse.Namespace, message: str) -> None:
         print(message, file=sys.stderr)
 
 
-def add_train_command(commands, name: str, cls: type, help: str, description: str):
+def add_train_command(commands, name: str, estimator: EstimatorSpec, help: str, description: str):
     """A training subcommand: the data file, -o DIR, --quiet and one flag per parameter.
 
     The caller adds the column flags and ``set_defaults(run=...)``.
@@ -46,7 +49,7 @@ def add_train_command(commands, name: str, cls: type, help: str, description: st
     command.add_argument("data", help=DATA_HELP)
     command.add_argument("-o", "--output", required=True, metavar="DIR", help="model directory")
     command.add_argument("--quiet", action="store_true", help="no progress bar or messages")
-    add_estimator_flags(command, cls)
+    add_estimator_flags(command, estimator)
     return command
 
 
@@ -122,6 +125,8 @@ def _renamed_kept_columns(
 
 def build_estimator(cls: type, params: dict, quiet: bool):
     """The estimator from the flags, its parameters checked before any data is read."""
+    from sklearn.utils._param_validation import InvalidParameterError  # not for --help
+
     estimator = cls(**params, verbose=0 if quiet else 1)
     try:
         estimator._validate_params()
@@ -132,6 +137,8 @@ def build_estimator(cls: type, params: dict, quiet: bool):
 
 def fit_estimator(estimator, X, y) -> float:
     """Fit, turning a complaint about the data into a CommandError; return the seconds."""
+    from bilstm_attn.exceptions import ModelFileError, TrainingDivergedError
+
     started = time.perf_counter()
     try:
         estimator.fit(X, y)
@@ -148,6 +155,9 @@ def fit_estimator(estimator, X, y) -> float:
 
 def load_model(path: str, cls: type, other_command: str):
     """A saved model of class ``cls``, or a CommandError that says what to do."""
+    from bilstm_attn.exceptions import ModelFileError
+    from bilstm_attn.persistence import load
+
     if not os.path.isdir(path):
         raise CommandError(f"no model directory at {path!r} (`bilstm-attn train -o DIR` makes one)")
     try:

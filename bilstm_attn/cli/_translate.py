@@ -6,7 +6,13 @@ import argparse
 
 import pandas as pd
 
-from bilstm_attn.cli._io import CommandError, add_chunk_flag, positive_int, read_table
+from bilstm_attn.cli._io import (
+    CommandError,
+    EstimatorSpec,
+    add_chunk_flag,
+    positive_int,
+    read_table,
+)
 from bilstm_attn.cli._models import (
     DATA_HELP,
     add_train_command,
@@ -15,9 +21,10 @@ from bilstm_attn.cli._models import (
     train_and_save,
     write_chunks,
 )
-from bilstm_attn.translator import Seq2SeqTranslator
 
 __all__ = ["add_parsers"]
+
+TRANSLATOR = EstimatorSpec("bilstm_attn.translator", "Seq2SeqTranslator")
 
 
 def _train(args: argparse.Namespace) -> int:
@@ -25,11 +32,11 @@ def _train(args: argparse.Namespace) -> int:
     frame = read_table(args.data, wanted, (args.source_col, args.target_col))
     sources, targets = frame[args.source_col], frame[args.target_col]
     what = f"{len(frame)} text pairs"
-    return train_and_save(args, Seq2SeqTranslator, sources, targets, what)
+    return train_and_save(args, TRANSLATOR.load(), sources, targets, what)
 
 
 def _translate(args: argparse.Namespace) -> int:
-    model = load_model(args.model, Seq2SeqTranslator, "predict")
+    model = load_model(args.model, TRANSLATOR.load(), "predict")
     if args.beam_size is not None:
         model.set_params(beam_size=args.beam_size)
     if (args.data is None) == (not args.text):
@@ -56,7 +63,7 @@ def add_parsers(commands) -> None:
     train = add_train_command(
         commands,
         "train-translator",
-        Seq2SeqTranslator,
+        TRANSLATOR,
         help="train a seq2seq translator on text pairs and save it",
         description="Train a Seq2SeqTranslator on a table of source and target texts and "
         "save it to a directory.",

@@ -8,13 +8,16 @@ Every model runs with fixed, documented settings (bilstm-attn: its defaults,
 ``random_state=0``) in a fresh process, one after the other, so that each peak memory
 (``ru_maxrss``) is its own. Per corpus and model: test accuracy, epochs, fit seconds,
 training tokens per second (whitespace words for the baselines, tokenizer pieces times
-epochs for bilstm-attn), prediction documents per second and peak memory. Results go to
-``benchmarks/out/compare.jsonl`` (one line per run, appended) and a Markdown table on
-standard output. Reads ``../shared/data`` through ``load_dataset``. ``--threads`` sets
-torch's and fastText's threads (default: torch's default, the number of cores); run two
-invocations with ``--threads 1`` side by side to use two cores for two corpora.
-``--params`` measures bilstm-attn with parameters other than its defaults (recorded in
-the row as ``params``); the table in ``RESULTS.md`` is made without it.
+epochs for bilstm-attn), prediction documents per second and peak memory. Each run is
+appended to ``benchmarks/results/corpora.jsonl`` (``_results.append``: commit, machine,
+versions, command; ``report.py`` makes the accuracy table of ``RESULTS.md`` from it) and a
+Markdown table goes to standard output. Reads ``../shared/data`` through ``load_dataset``.
+``--threads`` sets torch's and fastText's threads (default: torch's default, the number of
+cores); run two invocations with ``--threads 1`` side by side to use two cores for two
+corpora.
+``--params`` measures bilstm-attn with parameters other than its defaults (recorded as
+``params``, ``random_state`` as ``seed``); the accuracy table of ``RESULTS.md`` shows runs
+without other parameters, and their precision (``"fp32"`` or ``"bf16"``) apart.
 
 - ``tfidf_lr``: ``TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True)`` and
   ``LogisticRegression(C=10, max_iter=2000)``.
@@ -33,7 +36,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import resource
 import subprocess
 import sys
@@ -45,6 +47,9 @@ import numpy as np
 import pandas as pd
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from _results import append  # noqa: E402  (benchmarks/_results.py)
+
 DATA = HERE.parent / ".." / "shared" / "data"
 SPLITS = {
     "imdb": ("train", "test"),
@@ -128,6 +133,7 @@ def run_bilstm_attn(train, test) -> dict:
     started = time.perf_counter()
     accuracy = clf.score(test["text"], test["label"])
     return {
+        "precision": _precision(clf),
         "accuracy": float(accuracy),
         "epochs": len(clf.history_),
         "best_epoch": clf.best_epoch_,
@@ -136,6 +142,15 @@ def run_bilstm_attn(train, test) -> dict:
         "train_tokens_per_s": 0.9 * pieces * len(clf.history_) / fit_seconds,
         "predict_docs_per_s": len(test) / (time.perf_counter() - started),
     }
+
+
+def _precision(clf) -> str:
+    """What the fitted classifier computed in: ``"fp32"`` or ``"bf16"``."""
+    try:
+        from bilstm_attn._precision import resolve_precision
+    except ImportError:  # a version without the precision parameter: float32 throughout
+        return "fp32"
+    return resolve_precision(clf.get_params().get("precision", "fp32"), clf.device_)
 
 
 def run_one(model: str, corpus: str, data_home: str) -> dict:
@@ -168,8 +183,6 @@ def main() -> None:
     if args.one:
         print(json.dumps(run_one(*args.one, args.data_home)))
         return
-    out = HERE / "out"
-    out.mkdir(exist_ok=True)
     rows = []
     for corpus in args.corpora:
         for model in args.models:
@@ -181,17 +194,18 @@ def main() -> None:
                 last = (done.stderr.strip().splitlines() or ["?"])[-1]
                 print(f"{corpus} / {model}: skipped ({last})", file=sys.stderr)
                 continue
-            row = json.loads(done.stdout.strip().splitlines()[-1])
-            row["machine"] = f"{platform.machine()}, {os.cpu_count()} cores, {THREADS} threads"
-            if PARAMS and model == "bilstm_attn":
-                row["params"] = PARAMS
-            rows.append(row)
-            with open(out / "compare.jsonl", "a", encoding="utf-8") as handle:
-                handle.write(json.dumps(row) + "\n")
-            print(json.dumps(row), file=sys.stderr)
+            figures = json.loads(done.stdout.strip().splitlines()[-1])
+            del figures["corpus"], figures["model"]
+            precision = figures.pop("precision", None)  # bilstm-attn's only
+            params = dict(PARAMS) if model == "bilstm_attn" else {}
+            seed = params.pop("random_state", 0) if model == "bilstm_attn" else None
+            append("corpora", figures, corpus=corpus, model=model, params=params, seed=seed,
+                   precision=precision, threads=THREADS)  # fmt: skip
+            rows.append({"corpus": corpus, "model": model, **figures})
+            print(json.dumps(rows[-1]), file=sys.stderr)
     table = pd.DataFrame(rows)
     if not table.empty:
-        print(table.drop(columns="machine").round(4).to_markdown(index=False))
+        print(table.round(4).to_markdown(index=False))
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
     python benchmarks/throughput.py [--corpus imdb] [--n-docs 4000] [--threads 2]
                                     [--repeats 3] [--params '{"attention": "additive"}']
+                                    [--precisions fp32 bf16]
 
 Side by side in one run, on the same texts, alternating so that a slow spell of the
 machine hits both sides (each figure is the median of ``--repeats`` runs):
@@ -25,6 +26,13 @@ machine hits both sides (each figure is the median of ``--repeats`` runs):
   limit; and the same batches spread over one-thread workers as the library's prediction
   spreads them (``inference_map``), for comparison.
 
+Every path runs in each of ``--precisions`` (default: fp32, and bf16 where the CPU has
+native bf16 units, where ``precision="auto"`` picks it): the library with that
+``precision``, the raw LSTM under ``torch.autocast`` in it (bf16 only where oneDNN has a
+bf16 LSTM for the CPU). Each precision's figures are one record of
+``benchmarks/results/throughput.jsonl``, labelled with the precision and with what
+``"auto"`` picks on this machine.
+
 Tokens per second count real pieces (not padding) for both, so the ratio is the share
 of the limit the library reaches. Naive baselines beside them show what the batching
 buys: the raw LSTM on batches of random texts (padded to their longest), packed
@@ -37,7 +45,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import platform
+import sys
 import time
 from pathlib import Path
 
@@ -48,8 +56,13 @@ from torch.nn.utils.rnn import pack_padded_sequence
 
 from bilstm_attn import BiLSTMAttentionClassifier
 from bilstm_attn._base import draw_seed, inference_map
+from bilstm_attn._precision import autocast, has_native_bf16, resolve_precision
 from bilstm_attn.datasets import load_dataset, make_reviews
+from bilstm_attn.nn import bf16_lstm_on_cpu
 from bilstm_attn.text import bucket_batches, encode
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _results import append
 
 DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
 
@@ -57,10 +70,11 @@ DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
 class RawLSTM:
     """A bare bidirectional ``nn.LSTM`` timed over batches of given lengths."""
 
-    def __init__(self, input_size: int, hidden_size: int) -> None:
+    def __init__(self, input_size: int, hidden_size: int, precision: str = "fp32") -> None:
         torch.manual_seed(0)
         self.lstm = nn.LSTM(input_size, hidden_size, batch_first=True, bidirectional=True)
         self.input_size = input_size
+        self.precision = precision  # "fp32", or "bf16" under autocast
 
     def seconds(self, lengths: np.ndarray, batches, train: bool, packed: bool = False) -> float:
         total = 0.0
@@ -74,10 +88,11 @@ class RawLSTM:
                 )  # fmt: skip
             if train:
                 self.lstm.zero_grad(set_to_none=True)
-                out = self.lstm(x)[0]
-                (out.data if packed else out).sum().backward()
+                with autocast(self.precision, x.device):
+                    out = self.lstm(x)[0]
+                (out.data if packed else out).float().sum().backward()
             else:
-                with torch.inference_mode():
+                with torch.inference_mode(), autocast(self.precision, x.device):
                     self.lstm(x)
             total += time.perf_counter() - started
         return total
@@ -88,7 +103,8 @@ class RawLSTM:
         inputs = torch.randn(max(map(math.prod, shapes), default=0))  # one buffer, views of it
 
         def run(shape: tuple[int, int, int]) -> None:
-            self.lstm(inputs[: math.prod(shape)].view(shape))
+            with autocast(self.precision, inputs.device):  # per worker thread
+                self.lstm(inputs[: math.prod(shape)].view(shape))
 
         started = time.perf_counter()
         for _ in inference_map(run, shapes, torch.device("cpu")):
@@ -104,63 +120,66 @@ def corpus_texts(name: str, n_docs: int, data_home) -> tuple[list[str], np.ndarr
     return list(frame["text"]), frame["label"].to_numpy()
 
 
-def measure(args: argparse.Namespace) -> dict:
+def measure(args: argparse.Namespace) -> dict[str, dict]:
+    """Every path in every precision, the precisions alternating within each round;
+    ``{precision: result}``."""
     texts, labels = corpus_texts(args.corpus, args.n_docs, args.data_home)
     params = {"max_epochs": 1, "validation_fraction": None, "random_state": 0, **args.params}
     clf = BiLSTMAttentionClassifier(**params).fit(texts[:200], labels[:200])  # warm-up
     lengths = np.fromiter(
         map(len, encode(clf.tokenizer_, texts, clf.max_length, clf.truncation)), np.int64
     )
-    raw = RawLSTM(clf.embedding_dim, clf.hidden_size)
     rng = np.random.default_rng(draw_seed(0))  # the generator fit draws its batches from
     train_batches = list(bucket_batches(lengths, clf.batch_size, rng))
     order = np.random.default_rng(0).permutation(len(lengths))
     random_batches = [order[i : i + clf.batch_size] for i in range(0, len(order), clf.batch_size)]
     predict_batches = clf._inference_batches(lengths)
     given_order = [np.arange(i, min(i + 256, len(lengths))) for i in range(0, len(lengths), 256)]
-
-    seconds: dict[str, list[float]] = {}
-
-    def wall(run) -> float:
-        started = time.perf_counter()
-        run()
-        return time.perf_counter() - started
-
-    def fit() -> None:
-        nonlocal clf
-        clf = BiLSTMAttentionClassifier(**params).fit(texts, labels)
-
-    def epoch_not_averaged() -> float:
-        plain = BiLSTMAttentionClassifier(**{**params, "average_decay": None})
-        return plain.fit(texts, labels).history_[0]["seconds"]
+    raws = {p: RawLSTM(clf.embedding_dim, clf.hidden_size, p) for p in args.precisions}
+    raw_runs = {p: p == "fp32" or bf16_lstm_on_cpu() for p in args.precisions}
+    seconds: dict[str, dict[str, list[float]]] = {p: {} for p in args.precisions}
 
     for _ in range(args.repeats):
-        seconds.setdefault("raw_train", []).append(raw.seconds(lengths, train_batches, True))
-        seconds.setdefault("fit", []).append(wall(fit))
-        seconds.setdefault("epoch", []).append(clf.history_[0]["seconds"])
-        seconds.setdefault("epoch_not_averaged", []).append(epoch_not_averaged())
-        seconds.setdefault("raw_predict", []).append(raw.seconds(lengths, predict_batches, False))
-        seconds.setdefault("raw_predict_workers", []).append(
-            raw.forward_in_workers(lengths, predict_batches)
-        )
-        seconds.setdefault("predict", []).append(wall(lambda: clf.predict_proba(texts)))
-    seconds["raw_train_random"] = [raw.seconds(lengths, random_batches, True)]
+        for precision in args.precisions:
+            times, raw = seconds[precision], raws[precision]
+            settings = {**params, "precision": precision}
+            if raw_runs[precision]:
+                times.setdefault("raw_train", []).append(raw.seconds(lengths, train_batches, True))
+            started = time.perf_counter()
+            fitted = BiLSTMAttentionClassifier(**settings).fit(texts, labels)
+            times.setdefault("fit", []).append(time.perf_counter() - started)
+            times.setdefault("epoch", []).append(fitted.history_[0]["seconds"])
+            plain = BiLSTMAttentionClassifier(**{**settings, "average_decay": None})
+            plain_epoch = plain.fit(texts, labels).history_[0]["seconds"]
+            times.setdefault("epoch_not_averaged", []).append(plain_epoch)
+            if raw_runs[precision]:
+                times.setdefault("raw_predict", []).append(
+                    raw.seconds(lengths, predict_batches, False)
+                )
+                times.setdefault("raw_predict_workers", []).append(
+                    raw.forward_in_workers(lengths, predict_batches)
+                )
+            started = time.perf_counter()
+            fitted.predict_proba(texts)
+            times.setdefault("predict", []).append(time.perf_counter() - started)
+    fp32 = seconds.setdefault("fp32", {})
+    raw = raws.get("fp32") or RawLSTM(clf.embedding_dim, clf.hidden_size)
+    fp32["raw_train_random"] = [raw.seconds(lengths, random_batches, True)]
     # Packed sequences run 50-100x slower: timed on the first tenth of the random batches,
     # scaled to all the tokens by the share of them those batches hold.
     some = random_batches[: max(1, len(random_batches) // 10)]
     share = sum(int(lengths[b].sum()) for b in some) / int(lengths.sum())
-    seconds["raw_train_packed"] = [raw.seconds(lengths, some, True, packed=True) / share]
-    seconds["raw_predict_given_order"] = [raw.seconds(lengths, given_order, False)]
+    fp32["raw_train_packed"] = [raw.seconds(lengths, some, True, packed=True) / share]
+    fp32["raw_predict_given_order"] = [raw.seconds(lengths, given_order, False)]
     tokens = int(lengths.sum())
     return {
-        "corpus": args.corpus,
-        "n_docs": len(texts),
-        "tokens": tokens,
-        "threads": torch.get_num_threads(),
-        "params": args.params,
-        "tokens_per_s": {name: tokens / float(np.median(s)) for name, s in seconds.items()},
-        "seconds": seconds,
-        "machine": f"{platform.machine()}, torch {torch.__version__}",
+        precision: {
+            "tokens": tokens,
+            "tokens_per_s": {name: tokens / float(np.median(s)) for name, s in times.items()},
+            "seconds": times,
+        }
+        for precision, times in seconds.items()
+        if times
     }
 
 
@@ -178,12 +197,15 @@ ROWS = [
 ]
 
 
-def table(result: dict) -> str:
-    speed = result["tokens_per_s"]
-    limits = {"train": speed["raw_train"], "predict": speed["raw_predict"]}
+def table(figures: dict) -> str:
+    speed = figures["tokens_per_s"]
     lines = ["| path | tokens / s | share of the limit |", "|---|---:|---:|"]
     for key, kind, label in ROWS:
-        lines.append(f"| {label} | {speed[key]:,.0f} | {speed[key] / limits[kind]:.1%} |")
+        if key not in speed:
+            continue
+        limit = speed.get("raw_train" if kind == "train" else "raw_predict")
+        share = f"{speed[key] / limit:.1%}" if limit else "-"
+        lines.append(f"| {label} | {speed[key]:,.0f} | {share} |")
     return "\n".join(lines)
 
 
@@ -194,16 +216,28 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--params", type=json.loads, default={}, help="estimator parameters")
+    parser.add_argument("--precisions", nargs="+", choices=("fp32", "bf16"), default=None)
     parser.add_argument("--data-home", default=DATA)
+    parser.add_argument("--no-record", action="store_true", help="print, append no record")
     args = parser.parse_args()
+    cpu = torch.device("cpu")
+    if args.precisions is None:
+        args.precisions = ["fp32", "bf16"] if has_native_bf16(cpu) else ["fp32"]
     torch.set_num_threads(args.threads)
-    result = measure(args)
-    print(
-        f"{result['corpus']}: {result['n_docs']} texts, {result['tokens']:,} pieces, "
-        f"{result['threads']} threads, median of {args.repeats}"
-    )
-    print(table(result))
-    print(json.dumps(result))
+    results = measure(args)
+    auto = resolve_precision("auto", cpu)
+    for precision, figures in results.items():
+        print(
+            f"{args.corpus}, {precision}: {args.n_docs} texts, {figures['tokens']:,} pieces, "
+            f"{args.threads} threads, median of {args.repeats}; 'auto' picks {auto} here"
+        )
+        print(table(figures))
+        if not args.no_record:
+            append(
+                "throughput", figures, corpus=args.corpus, n_docs=args.n_docs,
+                threads=args.threads, repeats=args.repeats, params=args.params,
+                precision=precision, auto_picks=auto,
+            )  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -32,6 +32,7 @@ __all__ = [
     "SHARED_CONSTRAINTS",
     "Choices",
     "draw_seed",
+    "gradient_map",
     "inference_map",
     "make_scorer",
     "resolve_device",
@@ -142,17 +143,27 @@ def inference_map(function: Callable, items: Iterable, device: torch.device) -> 
     On CPU with ``n = torch.get_num_threads()`` above 1, the items run in ``n`` worker
     threads of one intra-op thread each (PyTorch's operators release the GIL), instead of
     one after the other with ``n`` intra-op threads each: a recurrent network's small
-    matrix products do not split well across threads, whole batches do (on 2 cores
-    prediction ran 1.1-1.2x faster, ``benchmarks/RESULTS.md``). At most ``2 n`` items are
-    in flight; results come back in the order of the items. Elsewhere (one thread, or
-    CUDA), a plain map in the calling thread.
+    matrix products do not split well across threads, whole batches do. At most ``2 n``
+    items are in flight; results come back in the order of the items. Elsewhere (one
+    thread, or CUDA), a plain map in the calling thread.
 
     While workers run, a thread that makes its first PyTorch call takes one intra-op
     thread; each worker sets the count back to ``n`` when its item is done.
     """
+    return _spread(function, items, device, torch.inference_mode)
+
+
+def gradient_map(function: Callable, items: Iterable, device: torch.device) -> Iterator:
+    """:func:`inference_map` with autograd on (``torch.enable_grad``) instead of inference
+    mode: items that each take their own gradients, such as integrated gradients over
+    batches of texts, spread over one-thread workers the same way."""
+    return _spread(function, items, device, torch.enable_grad)
+
+
+def _spread(function: Callable, items: Iterable, device: torch.device, mode: Callable) -> Iterator:
     threads = torch.get_num_threads()
     if device.type != "cpu" or threads == 1:
-        with torch.inference_mode():
+        with mode():
             yield from map(function, items)
         return
 
@@ -163,7 +174,7 @@ def inference_map(function: Callable, items: Iterable, device: torch.device) -> 
         torch.get_num_threads()
         torch.set_num_threads(1)  # this thread's count (OpenMP's and MKL's are per thread)
         try:
-            with torch.inference_mode():
+            with mode():
                 return function(item)
         finally:
             torch.set_num_threads(threads)

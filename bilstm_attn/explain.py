@@ -31,6 +31,8 @@ import pandas as pd
 import torch
 from sklearn.utils.validation import check_is_fitted
 
+from bilstm_attn._base import gradient_map
+from bilstm_attn._precision import autocast
 from bilstm_attn._validation import check_texts
 from bilstm_attn.text import pad_batch, pad_id, sorted_batches
 
@@ -235,19 +237,16 @@ def _integrated_gradients(
         for part in sorted_batches(lengths[read], GRADIENT_PIECES)  # shortest first
         for start in range(0, len(part), most)
     ]
-    on_cuda = device.type == "cuda"
-    with (
-        _CUDNN_SWITCH if on_cuda else contextlib.nullcontext(),
-        torch.backends.cudnn.flags(enabled=False) if on_cuda else contextlib.nullcontext(),
-        torch.enable_grad(),
-    ):
-        for chosen in batches:
-            ids, lens = pad_batch([encoded[r].ids for r in chosen], pad)  # (B, S), (B,)
-            ids, lens = ids.to(device), lens.to(device)
-            with torch.no_grad():
-                inputs = module.encoder.embed(ids)  # (B, S, E)
-                baselines = module.encoder.embed(torch.full_like(ids, pad))  # (B, S, E)
-            steps_at_once = max(1, GRADIENT_PIECES // ids.numel())  # steps per backward
+
+    def attribute(chosen: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Per-piece scores (B, S) and deltas (B,) of one batch of texts, in float32."""
+        ids, lens = pad_batch([encoded[r].ids for r in chosen], pad)  # (B, S), (B,)
+        ids, lens = ids.to(device), lens.to(device)
+        with torch.no_grad():
+            inputs = module.encoder.embed(ids)  # (B, S, E)
+            baselines = module.encoder.embed(torch.full_like(ids, pad))  # (B, S, E)
+        steps_at_once = max(1, GRADIENT_PIECES // ids.numel())  # steps per backward
+        with autocast("fp32", device):  # explanations are float32 in every precision
             attributions, delta = method.attribute(
                 inputs,
                 baselines=baselines,
@@ -257,7 +256,17 @@ def _integrated_gradients(
                 internal_batch_size=len(chosen) * min(n_steps, steps_at_once),
                 return_convergence_delta=True,
             )  # (B, S, E), (B,)
-            per_piece = attributions.sum(-1).detach().cpu().double().numpy()  # (B, S)
+        per_piece = attributions.sum(-1).detach().cpu().double().numpy()  # (B, S)
+        return per_piece, delta.detach().cpu().double().numpy()
+
+    on_cuda = device.type == "cuda"
+    with (
+        _CUDNN_SWITCH if on_cuda else contextlib.nullcontext(),
+        torch.backends.cudnn.flags(enabled=False) if on_cuda else contextlib.nullcontext(),
+    ):
+        # On CPU the batches run in one-thread workers, one per torch thread, as
+        # prediction's do: a recurrent layer's backward splits poorly across threads.
+        for chosen, (per_piece, delta) in zip(batches, gradient_map(attribute, batches, device)):
             for j, r in enumerate(chosen):
                 text = encoded[r]
                 scores[r] = _to_words(

@@ -6,7 +6,7 @@ import time
 import pytest
 import torch
 
-from bilstm_attn._base import inference_map
+from bilstm_attn._base import gradient_map, inference_map
 
 CPU = torch.device("cpu")
 
@@ -86,3 +86,29 @@ def test_items_are_drawn_a_few_ahead_only(two_threads):
     assert len(drawn) == 4  # 2 per worker in flight
     results.close()  # stopping early leaves the rest undrawn
     assert len(drawn) == 4
+
+
+def test_gradient_map_runs_items_with_autograd_in_one_thread_workers(two_threads):
+    weight = torch.ones(3, requires_grad=True)
+
+    def gradient(scale: float):
+        with torch.no_grad():  # the item decides; the worker starts with autograd on
+            pass
+        (grad,) = torch.autograd.grad((weight * scale).sum(), weight)
+        return scale, grad, torch.get_num_threads(), threading.get_ident()
+
+    with torch.no_grad():  # a caller's no_grad does not reach the workers
+        results = list(gradient_map(gradient, [1.0, 2.0, 3.0, 4.0], CPU))
+    assert [r[0] for r in results] == [1.0, 2.0, 3.0, 4.0]
+    for scale, grad, threads, _ in results:
+        torch.testing.assert_close(grad, torch.full((3,), scale))
+        assert threads == 1
+    assert threading.get_ident() not in {r[3] for r in results}
+
+
+def test_gradient_map_on_one_thread_is_a_map_with_autograd_on():
+    weight = torch.ones(2, requires_grad=True)
+    with torch.no_grad():
+        found = list(gradient_map(lambda s: torch.autograd.grad((weight * s).sum(), weight)[0],
+                                  [2.0], CPU))  # fmt: skip
+    torch.testing.assert_close(found[0], torch.full((2,), 2.0))

@@ -429,6 +429,21 @@ def test_prediction_on_two_cores_equals_one(fitted, reviews, torch_threads, acro
         np.testing.assert_allclose(a, b, rtol=0, atol=across_layouts)
 
 
+def test_integrated_gradients_on_two_cores_equal_one(fitted, reviews, torch_threads):
+    """With two torch threads the batches of texts run in two one-thread workers."""
+    texts = list(reviews[1]["text"][:30])
+    one = fitted.explain(texts, "integrated_gradients", n_steps=10)
+    with torch_threads(2):
+        two = fitted.explain(texts, "integrated_gradients", n_steps=10)
+        assert torch.get_num_threads() == 2
+    for a, b in zip(one, two, strict=True):
+        assert (a.label, a.tokens) == (b.label, b.tokens)
+        # A word's score is a sum of float32 gradients times the embedding difference,
+        # computed in batches of other shapes: 1e-5 absolute is far above that rounding.
+        np.testing.assert_allclose(a.weights, b.weights, rtol=0, atol=1e-5)
+        assert a.delta == pytest.approx(b.delta, abs=1e-5)
+
+
 def test_on_two_cores_the_outputs_are_read_in_the_worker_threads(
     fitted, reviews, torch_threads, monkeypatch
 ):

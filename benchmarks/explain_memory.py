@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -100,8 +101,9 @@ def _resident(pid: int) -> int:
     return 0
 
 
-def run_child(code: str, timeout: float, cap_bytes: int) -> dict:
-    """Run ``python -c code``, killing it past ``timeout`` seconds or ``cap_bytes`` resident.
+def run_child(code: str, timeout: float, cap_bytes: int, environment: dict | None = None) -> dict:
+    """Run ``python -c code``, killing it past ``timeout`` seconds or ``cap_bytes`` resident
+    (``environment``: variables set for it on top of this process's).
 
     Returns the last line it printed, parsed as JSON, with ``"status": "ok"``; or, where
     it was killed or failed, the status, the seconds it ran and the most resident memory
@@ -109,8 +111,9 @@ def run_child(code: str, timeout: float, cap_bytes: int) -> dict:
     """
     started = time.perf_counter()
     child = subprocess.Popen(
-        [sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
+        [sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, **(environment or {})},
+    )  # fmt: skip
     seen, status = 0, "ok"
     while child.poll() is None:
         seen = max(seen, _resident(child.pid))

@@ -41,6 +41,7 @@ from bilstm_attn.datasets import load_dataset
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from _results import append  # noqa: E402
+
 DATA = HERE.parents[0] / ".." / "shared" / "data"
 OUT = HERE / "out" / "int8"
 

@@ -238,6 +238,8 @@ def main() -> None:
                 threads=args.threads, repeats=args.repeats, params=args.params,
                 precision=precision, auto_picks=auto,
             )  # fmt: skip
+    # Last, as one line of JSON, the float32 figures: what versions.py reads.
+    print(json.dumps({**results["fp32"], "machine": f"torch {torch.__version__}"}))
 
 
 if __name__ == "__main__":

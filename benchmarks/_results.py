@@ -92,6 +92,11 @@ def revision() -> dict:
     return {"commit": git("rev-parse", "HEAD") or None, "dirty": bool(changed)}
 
 
+# The revision when the benchmark started (this module is imported at its start): the
+# code that ran, whatever is committed while it runs.
+STARTED = revision()
+
+
 def command() -> str:
     """This process's command line, the script's path relative to the repository."""
     script = Path(sys.argv[0]).resolve()
@@ -117,7 +122,7 @@ def append(name: str, figures: dict, **labels) -> dict:
     if clash:
         raise ValueError(f"labels {clash} of append() are fields of every record; rename them.")
     record = {
-        **revision(),
+        **STARTED,
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "machine": machine(),
         "versions": versions(),

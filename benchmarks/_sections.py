@@ -246,7 +246,9 @@ def faithfulness_rows(groups: dict) -> tuple[list[str], list[list[str]]]:
 
 
 def explanations_section(runs: list[dict], cost: list[dict]) -> list[str]:
-    groups = latest(runs, lambda r: (r["corpus"], r["attention"]))
+    # The default score function; the others (additive, the former default) are in NOTES.md.
+    groups = latest([r for r in runs if r["attention"] == "dot"], lambda r: r["corpus"])
+    groups = {(corpus, "dot"): group for corpus, group in groups.items()}
     lines = ["## Explanations", "", "### Faithfulness and agreement", ""]
     lines += wrap(
         "AOPC over the top 1, 5, 10, 20 and 50% of the words read, on held-out texts: "
@@ -254,7 +256,8 @@ def explanations_section(runs: list[dict], cost: list[dict]) -> list[str]:
         "are removed (higher is more faithful), sufficiency the drop when only they are kept "
         "(lower is better); on the bundled reviews, also how often a method's top word is a "
         "word that decides the label. Integrated gradients: 50 steps from a `[PAD]` baseline. "
-        "Attention weights are not by themselves a faithful attribution: these rows check them."
+        "Attention weights are not by themselves a faithful attribution: these rows check them. "
+        "The default dot scores; additive scores are compared in NOTES.md."
     )
     names, rows = faithfulness_rows(groups)
     header = ["corpus", "scores", "measure", *(name(m, METHODS) for m in names)]
@@ -419,3 +422,90 @@ def predict_memory_section(runs: list[dict]) -> list[str]:
         ["rows / s", *bold_best([number(v) for v in speed], speed, True)],
     ]
     return lines + ["", *table(["", *sizes], "l" + "r" * len(sizes), rows), "", *provenance(last)]
+
+
+def int8_section(runs: list[dict]) -> list[str]:
+    """``predict_proba`` in float32, bf16 and dynamic int8 on one model, per machine."""
+    lines = ["## Prediction in float32, bf16 and int8", ""]
+    if not runs:
+        return lines + ["No run recorded in `int8-prediction.jsonl` yet."]
+    last = list(latest(runs, lambda r: json.dumps(r["machine"], sort_keys=True)).values())
+    run = last[-1][-1]
+    figures = run["figures"]
+    lines += wrap(
+        f"`predict_proba` on {figures['n_test']:,} IMDB test reviews "
+        f"({figures['tokens']:,} pieces), {figures['threads']} torch threads, by one model "
+        f"(default parameters, 4 epochs on {figures['n_train']:,} training reviews, in "
+        "float32) computing in each way; the median of the rounds. int8 is PyTorch's "
+        "dynamic quantization (weights int8, activations quantized per batch) under each "
+        f'quantized engine. On this machine `precision="auto"` picks {run["auto_picks"]}.'
+    )
+    variants = figures["variants"]
+    cells = [number(row["docs_per_s"], 0) for row in variants.values()]  # a column: no bold
+    fp32 = variants["fp32"]["docs_per_s"]
+    rows = [
+        [
+            name,
+            cell,
+            f"{row['docs_per_s'] / fp32:.2f}",
+            f"{100 * row['accuracy']:.2f}",
+            f"{100 * row['agreement_with_fp32']:.2f}",
+            f"{row['max_probability_difference']:.4f}",
+        ]
+        for (name, row), cell in zip(variants.items(), cells)
+    ]
+    header = ["variant", "docs/s", "against fp32", "accuracy %", "same label as fp32 %",
+              "largest probability difference"]  # fmt: skip
+    return lines + ["", *table(header, "lrrrrr", rows), "", *provenance([run])]
+
+
+def ig_speed_section(runs: list[dict]) -> list[str]:
+    lines = ["## Integrated gradients per review", ""]
+    if not runs:
+        return lines + ["No run recorded in `ig-speed.jsonl` yet."]
+    run = runs[-1]
+    figures, compared = run["figures"], run["compared"]
+    lines += wrap(
+        f'`explain(method="integrated_gradients", n_steps={run["n_steps"]})` on '
+        f"{run['n_docs']} IMDB test reviews ({figures['after']['pieces']:,} pieces), "
+        f"{run['threads']} torch threads, two commits side by side, each round a fresh "
+        "process per commit; the median of the rounds, and the largest completeness error "
+        "|delta| of any review."
+    )
+    sides = ("before", "after")
+    cells = [f"{figures[side]['seconds_per_review']:.3f} s" for side in sides]
+    rows = [
+        [f"`{compared[side]}` ({side})", cell, f"{figures[side]['max_abs_delta']:.1e}"]
+        for side, cell in zip(sides, cells)
+    ]
+    lines += ["", *table(["commit", "seconds per review", "largest |delta|"], "lrr", rows)]
+    return lines + ["", f"Before / after: {figures['before_over_after']:.2f}x.", "",
+                    *provenance([run])]  # fmt: skip
+
+
+def dates_vs_book_section(runs: list[dict]) -> list[str]:
+    lines = ["## The date task against the book's own code", ""]
+    if not runs:
+        return lines + ["No run recorded in `dates-vs-book.jsonl` yet."]
+    run = runs[-1]
+    figures = run["figures"]
+    library, book = figures["library"], figures["book"]
+    lines += wrap(
+        "*Deep Learning from Scratch 2*'s date task on the book's split "
+        f"({library['n_train']:,} / {library['n_test']:,}): the book's NumPy "
+        "`AttentionSeq2seq` with its `ch08/train.py` settings (training seconds of each "
+        "epoch; exact match on the held-out dates after each, not timed) against "
+        "`Seq2SeqTranslator(max_epochs=1)` (the whole `fit`, tokenizer and validation "
+        f"included, in {library['precision']}); {run['threads']} threads each."
+    )
+    rows = [["bilstm-attn, 1 epoch", f"{library['seconds']:.1f} s",
+             f"{100 * library['exact']:.2f}"]]  # fmt: skip
+    spent = 0.0
+    for number_, epoch in enumerate(book["epochs"], start=1):
+        spent += epoch["seconds"]
+        rows.append([f"the book, {number_} epoch{'s' * (number_ > 1)}", f"{spent:.1f} s",
+                     f"{100 * epoch['exact']:.2f}"])  # fmt: skip
+    lines += ["", *table(["model", "training time", "exact match %"], "lrr", rows), ""]
+    lines += [f"The book's time to the library's exact match, over the library's: "
+              f"{figures['book_over_library']:.2f}x.", "", *provenance([run])]  # fmt: skip
+    return lines

@@ -40,7 +40,10 @@ sys.path.insert(0, str(HERE))
 from _records import records  # noqa: E402  (benchmarks/_records.py)
 from _sections import (  # noqa: E402
     accuracy_section,
+    dates_vs_book_section,
     explanations_section,
+    ig_speed_section,
+    int8_section,
     precision_section,
     predict_memory_section,
     throughput_section,
@@ -83,8 +86,11 @@ def render_page() -> str:
         accuracy_section(corpora),
         precision_section(corpora),
         throughput_section(records("throughput")),
+        int8_section(records("int8-prediction")),
         explanations_section(records("explanations"), records("explain-cost")),
+        ig_speed_section(records("ig-speed")),
         translator_section(records("translator")),
+        dates_vs_book_section(records("dates-vs-book")),
         predict_memory_section(records("predict-memory")),
     ]
     lines = [line for section in sections for line in (*section, "")]

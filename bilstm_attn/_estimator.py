@@ -288,12 +288,12 @@ class TorchEstimator(TokenizerFitting):
 
     # ----------------------------------------------------------------- inference
     def _inference_batches(self, lengths: np.ndarray) -> list[np.ndarray]:
-        """Batches for validation and prediction: ``batch_size`` texts of 192 pieces.
+        """Batches for validation and prediction: length-sorted, of at most
+        ``batch_size * 192`` padded pieces.
 
-        Measured on 2 CPU cores (``benchmarks/RESULTS.md``): larger batches of long texts
-        are slower (their tensors are too large for the allocator to reuse, and each
-        batch's memory comes back page by page from the system), smaller ones pay more
-        per-batch overhead.
+        Larger batches of long texts make tensors too large for the allocator to reuse
+        (their memory comes back page by page from the system); smaller ones pay more
+        per-batch overhead (``benchmarks/NOTES.md``, speed work).
         """
         return sorted_batches(lengths, self.batch_size * 192)
 

@@ -176,8 +176,8 @@ def build_tokenizer(
 
 AUTO_SUBWORD_ABOVE = 0.15
 """``tokenizer="auto"`` trains wordpiece when more than this share of the training words
-fall outside the word vocabulary (``benchmarks/RESULTS.md`` has the shares measured on the
-benchmark corpora and what wordpiece did to their accuracy)."""
+fall outside the word vocabulary (``benchmarks/NOTES.md``, "Where the accuracy came from",
+has the shares on the benchmark corpora and what wordpiece did to their accuracy)."""
 
 
 def unknown_share(tokenizer: Tokenizer, sequences: list[np.ndarray]) -> float:

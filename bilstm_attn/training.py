@@ -42,8 +42,7 @@ def adamw(params: Iterable[nn.Parameter], lr: float, weight_decay: float) -> tor
     """AdamW, fused into one kernel per step where this torch supports it.
 
     The fused step (CPU since torch 2.4) updates every parameter in one pass instead of
-    a dozen, which saves 5-10% of a CPU training step for a 4M-parameter classifier
-    (``benchmarks/RESULTS.md``); older versions fall back to the plain loop.
+    one loop over them; older versions fall back to the plain loop.
     """
     params = list(params)
     try:

@@ -110,9 +110,8 @@ def _fused_tanh_linear_works() -> bool:
 def tanh_linear(x: Tensor, weight: Tensor, bias: Tensor) -> Tensor:
     """``tanh(x W^T + b)`` in one pass where it can be.
 
-    Without autograd on a CPU float32 tensor this is oneDNN's fused kernel, 2x faster
-    than a matrix product followed by tanh (``benchmarks/RESULTS.md``); otherwise one
-    ``addmm`` with the bias folded in, then tanh in place.
+    Without autograd on a CPU float32 tensor this is oneDNN's fused kernel (one pass over
+    the output); otherwise one ``addmm`` with the bias folded in, then tanh in place.
 
     Parameters
     ----------
@@ -426,8 +425,7 @@ class AttentionPooling(nn.Module):
         the sum of the halves' scores and the context is the halves' weighted sums side
         by side, so each half is read where it was written: only the scores and weights,
         one number per token and head, are reordered, not the states, and no joined
-        copy of the states is made (the classifier's network over prediction batches
-        ran 3% faster on CPU, a training step 6%; ``benchmarks/RESULTS.md``).
+        copy of the states is made.
 
         Parameters
         ----------

@@ -277,9 +277,8 @@ class RNNEncoder(nn.Module):
     reversed within its length (Schuster & Paliwal, 1997; ``h_t = [h_fwd_t; h_bwd_t]``).
     The embedded batch is laid out time-major in memory, the layout the recurrent
     kernels read, so the forward RNN takes it without a copy, and the states stay
-    time-major in memory (joining the directions batch-major cost 2% of prediction and
-    4% of training). Two one-way RNNs run 20-35% faster than
-    ``nn.LSTM(bidirectional=True)`` on CPU (``benchmarks/RESULTS.md``). :meth:`directions`
+    time-major in memory, where the RNNs write them: no copy joins the directions
+    batch-major. :meth:`directions`
     stops before the top layer's join, for a consumer that reads each direction in its
     own order (the classifier's pooling, :meth:`AttentionPooling.pool_halves`).
 
@@ -297,10 +296,9 @@ class RNNEncoder(nn.Module):
         Dropout on the embeddings and between layers.
     variational : bool, default=False
         Draw one dropout mask per sequence, the same at every step
-        (:func:`locked_dropout`), instead of one per element. Per sequence is 80 times
-        cheaper on CPU and at least as accurate for the word-level classifier; on the
-        character-level date translator, whose embeddings are small, it cost accuracy
-        (``benchmarks/RESULTS.md``).
+        (:func:`locked_dropout`), instead of one per element: B x E random numbers
+        instead of B x S x E. The classifier uses it; the character-level translator
+        keeps per-element dropout (``benchmarks/NOTES.md``, speed work).
 
     The encoding is :meth:`embed` followed by :meth:`read`; an attribution method that
     works on the embeddings (integrated gradients) calls the two itself, so that

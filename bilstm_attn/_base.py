@@ -24,6 +24,7 @@ from torch import nn
 
 from bilstm_attn._precision import PRECISIONS
 from bilstm_attn.nn import AdditiveScorer, DotScorer, GeneralScorer, ScaledDotScorer, Scorer
+from bilstm_attn.training import LR_SCHEDULES
 
 __all__ = [
     "ATTENTION_CHOICES",
@@ -75,6 +76,7 @@ SHARED_CONSTRAINTS: dict = {
     "attention": [ATTENTION_CHOICES],
     "dropout": [Interval(Real, 0, 1, closed="left")],
     "learning_rate": [Interval(Real, 0, None, closed="neither")],
+    "lr_schedule": [Choices(set(LR_SCHEDULES))],
     "weight_decay": [Interval(Real, 0, None, closed="left")],
     "batch_size": [_positive_int()],
     "max_epochs": [_positive_int()],

@@ -51,7 +51,7 @@ from bilstm_attn.text import (
     pad_batch,
     sorted_batches,
 )
-from bilstm_attn.training import LoopState, adamw, run_epochs
+from bilstm_attn.training import LR_SCHEDULES, LoopState, adamw, run_epochs
 
 __all__ = ["TorchEstimator", "TrainingSet"]
 
@@ -243,6 +243,8 @@ class TorchEstimator(TokenizerFitting):
             state=state,
             on_epoch_end=on_epoch_end,
             tags={"precision": run.precision},
+            lr_schedule=LR_SCHEDULES[self.lr_schedule],
+            learning_rate=self.learning_rate,
         )
         self.best_epoch_ = outcome.best_epoch
 

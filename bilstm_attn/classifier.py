@@ -97,6 +97,10 @@ or path, default="auto"
         Keep pretrained embeddings fixed.
     learning_rate : float, default=1e-3
         AdamW learning rate.
+    lr_schedule : {"constant", "warmup_linear"}, default="constant"
+        The learning rate over training: constant, or up linearly over the first 5% of
+        ``max_epochs`` and down linearly to 0 at its end
+        (:func:`~bilstm_attn.training.warmup_linear`; early stopping may end it sooner).
     weight_decay : float, default=0.0
         AdamW decoupled weight decay.
     batch_size : int, default=64
@@ -219,6 +223,7 @@ or path, default="auto"
         pretrained_embeddings="ppmi",
         freeze_embeddings=False,
         learning_rate=1e-3,
+        lr_schedule="constant",
         weight_decay=0.0,
         batch_size=64,
         max_epochs=30,
@@ -251,6 +256,7 @@ or path, default="auto"
         self.pretrained_embeddings = pretrained_embeddings
         self.freeze_embeddings = freeze_embeddings
         self.learning_rate = learning_rate
+        self.lr_schedule = lr_schedule
         self.weight_decay = weight_decay
         self.batch_size = batch_size
         self.max_epochs = max_epochs
@@ -385,13 +391,14 @@ or path, default="auto"
 
     # ----------------------------------------------------------------- save / load
     _TOKENIZER_PARAMS = {"tokenizer": "tokenizer_"}
-    # truncation, attention_size and average_decay came in bilstm_attn 0.2, precision
-    # after it (every model saved before trained and predicted in float32)
+    # truncation, attention_size and average_decay came in bilstm_attn 0.2, precision and
+    # lr_schedule after it (models saved before trained in float32 at a constant rate)
     _ADDED_PARAMS = {
         "truncation": "head",
         "attention_size": None,
         "average_decay": None,
         "precision": "fp32",
+        "lr_schedule": "constant",
     }
     _FITTED_VALUES = {
         "classes_": (encode_classes, decode_classes),

@@ -29,13 +29,32 @@ from tqdm.auto import tqdm
 from bilstm_attn.exceptions import TrainingDivergedError, TrainingInterruptedWarning
 
 __all__ = [
+    "LR_SCHEDULES",
     "EarlyStopping",
     "FitOutcome",
     "LoopState",
     "ParameterAverage",
     "adamw",
     "run_epochs",
+    "warmup_linear",
 ]
+
+
+def warmup_linear(progress: float, warmup: float = 0.05) -> float:
+    """The learning rate's factor at ``progress`` (the share of ``max_epochs`` trained,
+    in (0, 1]): up linearly over the first ``warmup`` of training, then down linearly to
+    0 at its end."""
+    if progress < warmup:
+        return progress / warmup
+    return max(0.0, (1.0 - progress) / (1.0 - warmup))
+
+
+# lr_schedule -> the learning rate's factor at a share of max_epochs trained; None keeps
+# the optimizer's rate.
+LR_SCHEDULES: dict[str, Callable[[float], float] | None] = {
+    "constant": None,
+    "warmup_linear": warmup_linear,
+}
 
 
 def adamw(params: Iterable[nn.Parameter], lr: float, weight_decay: float) -> torch.optim.AdamW:
@@ -214,8 +233,11 @@ def _train_one_epoch(
     progress: tqdm | None,
     average: ParameterAverage | None,
     epoch: int,
+    rate: Callable[[float], float] | None = None,
 ) -> float:
     """One pass over ``batches``; returns the mean training loss.
+
+    ``rate(batch)`` gives the learning rate of each batch (1-based) when given.
 
     Raises :class:`TrainingDivergedError` at the first loss that is not finite, before
     the optimizer steps on it.
@@ -224,6 +246,9 @@ def _train_one_epoch(
     total, count = 0.0, 0
     batches = list(batches)
     for number, batch in enumerate(batches, start=1):
+        if rate is not None:
+            for group in optimizer.param_groups:
+                group["lr"] = rate(number / len(batches))
         optimizer.zero_grad(set_to_none=True)
         loss = batch_loss(batch)
         value = loss.item()
@@ -276,6 +301,9 @@ class _Steps:
     monitor: Callable[[dict[str, float]], float] | None
     verbose: int
     tags: dict[str, str]
+    schedule: Callable[[float], float] | None  # lr factor at a share of max_epochs
+    base_rates: list[float]  # each parameter group's learning rate before any schedule
+    max_epochs: int
 
 
 def _run_epoch(
@@ -285,10 +313,18 @@ def _run_epoch(
     started = time.perf_counter()
     batches = steps.epoch_batches(epoch)
     average = state.average
+    rate = None
+    if steps.schedule is not None:
+        schedule, base = steps.schedule, steps.base_rates[0]
+
+        def rate(within: float) -> float:  # within: the share of this epoch done
+            return base * schedule((epoch - 1 + within) / steps.max_epochs)
+
     with _progress(len(batches), epoch, steps.verbose) as progress:
         train_loss = _train_one_epoch(
-            module, optimizer, batches, steps.batch_loss, steps.grad_clip, progress, average, epoch
-        )
+            module, optimizer, batches, steps.batch_loss, steps.grad_clip, progress, average,
+            epoch, rate,
+        )  # fmt: skip
     record = {"epoch": state.first_record + epoch, **steps.tags, "train_loss": train_loss}
     with average.applied() if average is not None else nullcontext():
         if steps.validate is not None:
@@ -324,6 +360,8 @@ def run_epochs(
     state: LoopState | None = None,
     on_epoch_end: Callable[[LoopState], None] | None = None,
     tags: dict[str, str] | None = None,
+    lr_schedule: Callable[[float], float] | None = None,
+    learning_rate: float | None = None,
 ) -> FitOutcome:
     """Train ``module`` for up to ``max_epochs`` epochs.
 
@@ -366,6 +404,12 @@ def run_epochs(
     tags : dict of str or None, default=None
         Fields that every epoch's record carries after ``epoch`` (such as the precision
         the epoch trained in).
+    lr_schedule : callable or None, default=None
+        ``lr_schedule(progress)``, the factor of ``learning_rate`` at each step, where
+        ``progress`` is the share of ``max_epochs`` trained after that step (such as
+        :func:`warmup_linear`); None leaves the optimizer's rate alone.
+    learning_rate : float or None, default=None
+        The rate the schedule scales (the optimizer's first group's rate when None).
 
     Returns
     -------
@@ -383,9 +427,11 @@ def run_epochs(
     if state is None:
         average = ParameterAverage(module, average_decay) if average_decay is not None else None
         state = LoopState(0, len(history), EarlyStopping(n_iter_no_change), average)
+    base = learning_rate if learning_rate is not None else _learning_rate(optimizer)
     steps = _Steps(
-        epoch_batches, batch_loss, validate, history, grad_clip, monitor, verbose, dict(tags or {})
-    )
+        epoch_batches, batch_loss, validate, history, grad_clip, monitor, verbose,
+        dict(tags or {}), lr_schedule, [base], max_epochs,
+    )  # fmt: skip
     stopper, average = state.stopper, state.average
     epoch = state.epoch
     try:

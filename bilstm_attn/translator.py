@@ -85,6 +85,10 @@ or path, default="char"
         the next step (Luong).
     dropout : float, default=0.1
     learning_rate : float, default=2e-3
+    lr_schedule : {"constant", "warmup_linear"}, default="constant"
+        The learning rate over training: constant, or up linearly over the first 5% of
+        ``max_epochs`` and down linearly to 0 at its end
+        (:func:`~bilstm_attn.training.warmup_linear`; early stopping may end it sooner).
     weight_decay : float, default=0.0
     batch_size : int, default=64
     max_epochs : int, default=10
@@ -176,6 +180,7 @@ or path, default="char"
         decoder="bahdanau",
         dropout=0.1,
         learning_rate=2e-3,
+        lr_schedule="constant",
         weight_decay=0.0,
         batch_size=64,
         max_epochs=10,
@@ -208,6 +213,7 @@ or path, default="char"
         self.decoder = decoder
         self.dropout = dropout
         self.learning_rate = learning_rate
+        self.lr_schedule = lr_schedule
         self.weight_decay = weight_decay
         self.batch_size = batch_size
         self.max_epochs = max_epochs
@@ -299,7 +305,8 @@ or path, default="char"
     # ----------------------------------------------------------------- save / load
     _TOKENIZER_PARAMS = {"tokenizer": "source_tokenizer_", "target_tokenizer": "target_tokenizer_"}
     _REQUIRED_TOKENS = {"target_tokenizer_": (BOS_TOKEN, EOS_TOKEN)}
-    _ADDED_PARAMS = {"precision": "fp32"}  # after bilstm_attn 0.2; models before were fp32
+    # After bilstm_attn 0.2; models saved before trained in float32 at a constant rate.
+    _ADDED_PARAMS = {"precision": "fp32", "lr_schedule": "constant"}
     # How it searches and scores, not how it trains: a checkpoint resumes across them.
     _INFERENCE_PARAMS = ("beam_size", "length_penalty", "max_output_length", "metric")
 

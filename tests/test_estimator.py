@@ -297,8 +297,11 @@ class Interrupting(BiLSTMAttentionClassifier):
         return super().get_loss(batch)
 
 
-def test_ctrl_c_then_fit_again_resumes_and_ends_like_an_uninterrupted_fit(tmp_path, texts):
-    params = {**SMALL, "max_epochs": 5, "n_iter_no_change": None}
+@pytest.mark.parametrize("lr_schedule", ["constant", "warmup_linear"])
+def test_ctrl_c_then_fit_again_resumes_and_ends_like_an_uninterrupted_fit(
+    tmp_path, texts, lr_schedule
+):
+    params = {**SMALL, "max_epochs": 5, "n_iter_no_change": None, "lr_schedule": lr_schedule}
     whole = BiLSTMAttentionClassifier(**params).fit(*texts)
     interrupted = Interrupting(**params, checkpoint_dir=tmp_path)
     interrupted.stop_at = 21  # in the third epoch (9 batches an epoch)

@@ -1,3 +1,4 @@
+import numpy as np
 import pytest
 import torch
 from torch import nn
@@ -189,3 +190,40 @@ def test_validation_and_the_restored_best_weights_are_the_averaged_ones():
     assert torch.equal(module.weight, seen[1])
     reference, _ = _fit(0.99)  # no validation: ends on the average after 4 epochs
     assert not torch.equal(seen[3], seen[1]) and torch.allclose(seen[3], reference.weight)
+
+
+def test_warmup_linear_rises_then_falls_to_zero_at_the_end():
+    from bilstm_attn.training import warmup_linear
+
+    assert warmup_linear(0.025) == pytest.approx(0.5)
+    assert warmup_linear(0.05) == pytest.approx(1.0)
+    assert warmup_linear(0.525) == pytest.approx(0.5)
+    assert warmup_linear(1.0) == 0.0
+    rising = [warmup_linear(p / 100) for p in range(1, 6)]
+    falling = [warmup_linear(p / 100) for p in range(5, 101)]
+    assert rising == sorted(rising) and falling == sorted(falling, reverse=True)
+
+
+@pytest.mark.parametrize("estimator", ["classifier", "translator"])
+def test_lr_schedule_sets_the_rate_of_every_step(estimator, monkeypatch):
+    from bilstm_attn import BiLSTMAttentionClassifier, Seq2SeqTranslator
+    from bilstm_attn.training import warmup_linear
+
+    rates = []
+    step = torch.optim.AdamW.step
+
+    def watched(self, *args, **kwargs):
+        rates.append(self.param_groups[0]["lr"])
+        return step(self, *args, **kwargs)
+
+    monkeypatch.setattr(torch.optim.AdamW, "step", watched)
+    common = dict(hidden_size=8, embedding_dim=8, max_epochs=4, batch_size=8, random_state=0,
+                  learning_rate=0.01, lr_schedule="warmup_linear", validation_fraction=None,
+                  n_iter_no_change=None)  # fmt: skip
+    if estimator == "classifier":
+        BiLSTMAttentionClassifier(**common, min_frequency=1).fit(["a b", "b a"] * 20, [0, 1] * 20)
+    else:
+        Seq2SeqTranslator(**common).fit(["ab", "ba"] * 20, ["x", "y"] * 20)
+    assert len(rates) == 4 * 5  # 40 texts in batches of 8, 4 epochs
+    expected = [0.01 * warmup_linear(n / 20) for n in range(1, 21)]
+    np.testing.assert_allclose(rates, expected, rtol=1e-12, atol=0)

@@ -24,6 +24,7 @@ from bilstm_attn.nn.decoder import (
 from bilstm_attn.nn.encoder import (
     EncoderOutput,
     RNNEncoder,
+    bf16_lstm_on_cpu,
     lengths_to_mask,
     locked_dropout,
     make_embedding,
@@ -49,6 +50,7 @@ __all__ = [
     "GeneralScorer",
     "LuongDecoder",
     "RNNEncoder",
+    "bf16_lstm_on_cpu",
     "ScaledDotScorer",
     "Scorer",
     "Seq2SeqNet",

@@ -470,7 +470,7 @@ def ig_speed_section(runs: list[dict]) -> list[str]:
         f"{run['n_docs']} IMDB test reviews ({figures['after']['pieces']:,} pieces), "
         f"{run['threads']} torch threads, two commits side by side, each round a fresh "
         "process per commit; the median of the rounds, and the largest completeness error "
-        "|delta| of any review."
+        "(`delta`) of any review."
     )
     sides = ("before", "after")
     cells = [f"{figures[side]['seconds_per_review']:.3f} s" for side in sides]
@@ -478,7 +478,8 @@ def ig_speed_section(runs: list[dict]) -> list[str]:
         [f"`{compared[side]}` ({side})", cell, f"{figures[side]['max_abs_delta']:.1e}"]
         for side, cell in zip(sides, cells)
     ]
-    lines += ["", *table(["commit", "seconds per review", "largest |delta|"], "lrr", rows)]
+    lines += ["", *table(["commit", "seconds per review", "largest completeness error"], "lrr",
+                         rows)]  # fmt: skip
     return lines + ["", f"Before / after: {figures['before_over_after']:.2f}x.", "",
                     *provenance([run])]  # fmt: skip
 

@@ -9,6 +9,7 @@ from bilstm_attn.decoding import beam_search, greedy_decode, length_penalty
 from bilstm_attn.nn import (
     Attention,
     BahdanauDecoder,
+    DecoderState,
     LuongDecoder,
     RNNEncoder,
     Seq2SeqNet,
@@ -107,8 +108,9 @@ def test_length_penalty():
     assert length_penalty(7, 1.0) == 2.0
 
 
-def test_teacher_forcing_matches_stepwise_decoding():
-    net = make_net(BahdanauDecoder)
+@pytest.mark.parametrize("decoder_cls", DECODERS)
+def test_teacher_forcing_matches_stepwise_decoding(decoder_cls):
+    net = make_net(decoder_cls)
     ids, lengths = sources()
     target_in = torch.tensor([[BOS, 5, 6, 7]] * 4)
     logits, attention = net(ids, lengths, target_in)  # (B, T, V), (B, T, S)
@@ -121,3 +123,35 @@ def test_teacher_forcing_matches_stepwise_decoding():
         torch.testing.assert_close(out.logits, logits[:, t])
         torch.testing.assert_close(out.attention, attention[:, t])
     assert torch.all(attention[1, :, 3:] == 0)  # padding gets no attention
+
+
+@pytest.mark.parametrize("decoder_cls", DECODERS)
+@pytest.mark.parametrize("num_layers", [1, 3])
+def test_the_lstm_step_is_the_decoders_nn_lstm_over_one_step(decoder_cls, num_layers):
+    """lstm_step runs the decoder's own nn.LSTM weights through torch.lstm_cell; over one
+    step it gives what nn.LSTM gives, to float32 rounding (other kernels)."""
+    torch.manual_seed(0)
+    scorer = make_scorer("dot", 2 * H, 2 * H)
+    decoder = decoder_cls(
+        make_embedding(V, E, 0), Attention(scorer), 2 * H, 2 * H, V, num_layers=num_layers,
+        dropout=0.3,
+    ).eval()  # fmt: skip
+    size = decoder.rnn.input_size
+    x = torch.randn(4, size)
+    hidden, cell = torch.randn(num_layers, 4, 2 * H), torch.randn(num_layers, 4, 2 * H)
+    state = DecoderState(hidden, cell, torch.zeros(4, 2 * H))
+    out, new_hidden, new_cell = decoder.lstm_step(x, state)
+    expected, (expected_hidden, expected_cell) = decoder.rnn(x.unsqueeze(1), (hidden, cell))
+    torch.testing.assert_close(out, expected.squeeze(1), atol=1e-6, rtol=1e-5)
+    torch.testing.assert_close(new_hidden, expected_hidden, atol=1e-6, rtol=1e-5)
+    torch.testing.assert_close(new_cell, expected_cell, atol=1e-6, rtol=1e-5)
+
+
+@pytest.mark.parametrize("decoder_cls", DECODERS)
+def test_teacher_forcing_trains_every_weight_of_the_decoder(decoder_cls):
+    net = make_net(decoder_cls).train()
+    ids, lengths = sources()
+    logits, _ = net(ids, lengths, torch.tensor([[BOS, 5, 6, 7]] * 4))
+    logits.sum().backward()
+    for name, parameter in net.decoder.named_parameters():
+        assert parameter.grad is not None and parameter.grad.abs().sum() > 0, name

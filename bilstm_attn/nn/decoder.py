@@ -18,10 +18,11 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from bilstm_attn.nn.attention import Attention, at_least_float32
-from bilstm_attn.nn.encoder import EncoderOutput, run_rnn
+from bilstm_attn.nn.encoder import EncoderOutput
 
 __all__ = ["AttentionDecoder", "BahdanauDecoder", "DecoderState", "LuongDecoder", "StepOutput"]
 
@@ -123,18 +124,33 @@ class AttentionDecoder(nn.Module):
         """The key projection of the attention, once per source batch."""
         return self.attention.project_keys(states)
 
-    def step(
-        self,
-        previous: Tensor,
-        state: DecoderState,
-        encoded: EncoderOutput,
-        projected_keys: Tensor,
-    ) -> StepOutput:
-        """One step: the previous tokens (B,) in, next-token logits (B, V) out."""
-        raise NotImplementedError
+    def lstm_step(self, x: Tensor, state: DecoderState) -> tuple[Tensor, Tensor, Tensor]:
+        """One step of the stacked LSTM on its own weights (``torch.lstm_cell`` per
+        layer, the dropout of ``nn.LSTM`` between layers): the top output (B, H) and the
+        new hidden and cell states (L, B, H). The same numbers as ``self.rnn`` over one
+        step, without its per-call cost. Float32 whatever the autocast (the cell has no
+        bf16 kernel on CPU)."""
+        hidden, cell = [], []
+        x = at_least_float32(x)
+        for layer in range(self.num_layers):
+            h, c = torch.lstm_cell(
+                x,
+                (at_least_float32(state.hidden[layer]), at_least_float32(state.cell[layer])),
+                getattr(self.rnn, f"weight_ih_l{layer}"),
+                getattr(self.rnn, f"weight_hh_l{layer}"),
+                getattr(self.rnn, f"bias_ih_l{layer}"),
+                getattr(self.rnn, f"bias_hh_l{layer}"),
+            )  # (B, H) each
+            hidden.append(h)
+            cell.append(c)
+            x = h
+            if layer + 1 < self.num_layers:
+                x = F.dropout(h, self.rnn.dropout, self.training)
+        return x, torch.stack(hidden), torch.stack(cell)
 
     def forward(self, target_in: Tensor, encoded: EncoderOutput) -> tuple[Tensor, Tensor]:
-        """Teacher-forced unrolling over a whole target.
+        """Teacher-forced unrolling over a whole target: :meth:`step` at every position,
+        with the embedding lookup and the output layers each run once over all steps.
 
         Parameters
         ----------
@@ -149,13 +165,38 @@ class AttentionDecoder(nn.Module):
         """
         state = self.init_state(encoded)
         projected = self.project_keys(encoded.states)  # once for all steps
-        logits, attention = [], []
+        embedded = self.dropout(self.embedding(target_in))  # (B, T, E), once for all steps
+        features, attention = [], []
         for t in range(target_in.size(1)):
-            out = self.step(target_in[:, t], state, encoded, projected)
-            state = out.state
-            logits.append(out.logits)
-            attention.append(out.attention)
-        return torch.stack(logits, dim=1), torch.stack(attention, dim=1)  # (B, T, V), (B, T, S)
+            feature, state, weights = self._recur(embedded[:, t], state, encoded, projected)
+            features.append(feature)
+            attention.append(weights)
+        stacked = torch.stack(features, dim=1)  # (B, T, F)
+        return self._logits(stacked, embedded), torch.stack(attention, dim=1)  # (B, T, V/S)
+
+    def step(
+        self,
+        previous: Tensor,
+        state: DecoderState,
+        encoded: EncoderOutput,
+        projected_keys: Tensor,
+    ) -> StepOutput:
+        """One step: the previous tokens (B,) in, next-token logits (B, V) out."""
+        embedded = self.dropout(self.embedding(previous))  # (B, E)
+        feature, state, weights = self._recur(embedded, state, encoded, projected_keys)
+        return StepOutput(self._logits(feature, embedded), state, weights)
+
+    def _recur(
+        self, embedded: Tensor, state: DecoderState, encoded: EncoderOutput, projected_keys
+    ) -> tuple[Tensor, DecoderState, Tensor]:
+        """The recurrent part of a step from the embedded previous tokens (B, E): what the
+        output layers read (B, F), the next state, the attention (B, S)."""
+        raise NotImplementedError
+
+    def _logits(self, feature: Tensor, embedded: Tensor) -> Tensor:
+        """The output layers over ``_recur``'s features (..., F) and the embedded previous
+        tokens (..., E): the next-token logits (..., V), float32."""
+        raise NotImplementedError
 
     def _attend(self, query: Tensor, encoded: EncoderOutput, projected_keys: Tensor):
         out = self.attention(
@@ -185,15 +226,16 @@ class BahdanauDecoder(AttentionDecoder):
     def _rnn_input_size(self, embedding_size: int, encoder_size: int, hidden_size: int) -> int:
         return embedding_size + encoder_size
 
-    def step(self, previous, state, encoded, projected_keys) -> StepOutput:
-        embedded = self.dropout(self.embedding(previous))  # (B, E)
+    def _recur(self, embedded, state, encoded, projected_keys):
         context, weights = self._attend(state.hidden[-1], encoded, projected_keys)  # (B, D)
-        rnn_in = torch.cat([embedded, context], dim=-1).unsqueeze(1)  # (B, 1, E + D)
-        out, (hidden, cell) = run_rnn(self.rnn, rnn_in, (state.hidden, state.cell))  # (B, 1, H)
-        features = torch.cat([out.squeeze(1), context, embedded], dim=-1)  # (B, H + D + E)
-        pre = self.dropout(torch.tanh(self.pre_output(features)))  # (B, H)
-        logits = at_least_float32(self.output(pre))  # (B, V)
-        return StepOutput(logits, DecoderState(hidden, cell, state.feed), weights)
+        rnn_in = torch.cat([embedded, at_least_float32(context)], dim=-1)  # (B, E + D)
+        out, hidden, cell = self.lstm_step(rnn_in, state)  # (B, H), (L, B, H) twice
+        feature = torch.cat([out, at_least_float32(context)], dim=-1)  # (B, H + D)
+        return feature, DecoderState(hidden, cell, state.feed), weights
+
+    def _logits(self, feature, embedded):
+        pre = torch.tanh(self.pre_output(torch.cat([feature, embedded], dim=-1)))  # (.., H)
+        return at_least_float32(self.output(self.dropout(pre)))  # (..., V)
 
 
 class LuongDecoder(AttentionDecoder):
@@ -211,12 +253,12 @@ class LuongDecoder(AttentionDecoder):
     def _rnn_input_size(self, embedding_size: int, encoder_size: int, hidden_size: int) -> int:
         return embedding_size + hidden_size
 
-    def step(self, previous, state, encoded, projected_keys) -> StepOutput:
-        embedded = self.dropout(self.embedding(previous))  # (B, E)
-        rnn_in = torch.cat([embedded, state.feed], dim=-1).unsqueeze(1)  # (B, 1, E + H)
-        out, (hidden, cell) = run_rnn(self.rnn, rnn_in, (state.hidden, state.cell))  # (B, 1, H)
-        query = out.squeeze(1)  # (B, H)
+    def _recur(self, embedded, state, encoded, projected_keys):
+        rnn_in = torch.cat([embedded, at_least_float32(state.feed)], dim=-1)  # (B, E + H)
+        query, hidden, cell = self.lstm_step(rnn_in, state)  # (B, H), (L, B, H) twice
         context, weights = self._attend(query, encoded, projected_keys)  # (B, D), (B, S)
         attentional = torch.tanh(self.combine(torch.cat([context, query], dim=-1)))  # (B, H)
-        logits = at_least_float32(self.output(self.dropout(attentional)))  # (B, V)
-        return StepOutput(logits, DecoderState(hidden, cell, attentional), weights)
+        return attentional, DecoderState(hidden, cell, attentional), weights
+
+    def _logits(self, feature, embedded):
+        return at_least_float32(self.output(self.dropout(feature)))  # (..., V)

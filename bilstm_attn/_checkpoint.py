@@ -267,6 +267,9 @@ def _check_belongs(estimator, directory: Path, config: dict, identity: FitIdenti
     if config.get("estimator") != owner:
         raise ValueError(f"{where}: of a {config.get('estimator')}, not a {owner}. {fix}")
     saved, ours = config.get("params", {}), identity.params
+    if isinstance(saved, dict):  # parameters added since: what such a checkpoint trained with
+        added = getattr(estimator, "_ADDED_PARAMS", {})
+        saved = {**{k: _describe(v) for k, v in added.items() if k in ours}, **saved}
     differ = [name for name in sorted(set(saved) | set(ours)) if saved.get(name) != ours.get(name)]
     if differ:
         listed = ", ".join(

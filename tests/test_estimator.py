@@ -499,3 +499,21 @@ def test_killed_with_sigkill_and_resumed_equals_an_uninterrupted_fit(tmp_path, t
     resumed, whole = np.load(tmp_path / "resumed.npy"), np.load(tmp_path / "whole.npy")
     np.testing.assert_array_equal(resumed, whole)
     assert not Path(tmp_path / "killed.npy").exists()
+
+
+def test_a_checkpoint_from_before_the_precision_parameter_resumes_as_fp32(tmp_path, texts):
+    """A checkpoint.json without the parameters added since compares as what it trained
+    with: float32 at a constant rate."""
+    params = {**SMALL, "max_epochs": 3, "n_iter_no_change": None, "precision": "fp32"}
+    interrupted = Interrupting(**params, checkpoint_dir=tmp_path)
+    interrupted.stop_at = 12  # in the second epoch
+    with pytest.warns(TrainingInterruptedWarning):
+        interrupted.fit(*texts)
+    path = tmp_path / "checkpoint.json"
+    config = json.loads(path.read_text())
+    del config["params"]["precision"], config["params"]["lr_schedule"]
+    path.write_text(json.dumps(config))
+    with pytest.raises(ValueError, match="precision='fp32' there, 'auto' here"):
+        Interrupting(**{**params, "precision": "auto"}, checkpoint_dir=tmp_path).fit(*texts)
+    resumed = Interrupting(**params, checkpoint_dir=tmp_path).fit(*texts)
+    assert len(resumed.history_) == 3

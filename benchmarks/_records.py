@@ -77,5 +77,7 @@ def provenance(runs: Iterable[dict]) -> list[str]:
             where = f"commit `{commit[:7]}`" + (" with uncommitted changes" if dirty else "")
         else:
             where = "commit not recorded" + (f" (entered in `{recorded_in}`)" * bool(recorded_in))
-        lines.append(f"- {what}, {where}" + (f": {note}." if note else "."))
-    return lines + [f"- Machine: {machine}." for machine in machines]
+        lines.append(f"- {what}, {where}" + (f": {note}" if note else ""))
+    if len(machines) == 1:  # one machine: said on the last line
+        return [*lines[:-1], f"{lines[-1]}. Machine: {next(iter(machines))}."]
+    return [line + "." for line in lines] + [f"- Machine: {machine}." for machine in machines]

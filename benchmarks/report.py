@@ -66,15 +66,10 @@ tried is in NOTES.md, "Where the accuracy came from"). Its accuracies are optimi
 where its margin over a baseline is no wider than the range between seeds, it is not a
 result. Seeds other than 0 are shown where they were run.
 
-- Each table names its commands (with their commit) and its machine. Records transcribed
-  from the hand-written page of `deb83a0` say so in their `source` field; that page
-  described its machine only as 2 cores, x86_64, no GPU, so their CPU model and flags
-  read "not recorded".
-- Timings on a machine shared with other work move from run to run: compare figures
-  within one table.
-- **Bold** marks the best figure in a row among the alternatives the row compares
-  (models, explanation methods, precisions, searches, chunk sizes), within each group of
-  columns where a row holds several measures. Nothing else is bold.
+Each table names its commands, commit and machine; records transcribed from the
+hand-written page of `deb83a0` say so (`source`), their CPU "not recorded". Timings move
+from run to run: compare figures within one table. **Bold** marks the best figure in a
+row among the alternatives it compares, nothing else.
 """
 
 
@@ -87,10 +82,10 @@ def render_page() -> str:
         precision_section(corpora),
         throughput_section(records("throughput")),
         int8_section(records("int8-prediction")),
-        explanations_section(records("explanations"), records("explain-cost")),
-        ig_speed_section(records("ig-speed")),
-        translator_section(records("translator")),
-        dates_vs_book_section(records("dates-vs-book")),
+        explanations_section(records("explanations"), records("explain-cost"))
+        + ig_speed_section(records("ig-speed")),
+        translator_section(records("translator"), records("dates-vs-book"))
+        + dates_vs_book_section(records("dates-vs-book")),
         predict_memory_section(records("predict-memory")),
     ]
     lines = [line for section in sections for line in (*section, "")]

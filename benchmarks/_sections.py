@@ -512,7 +512,7 @@ def dates_vs_book_section(runs: list[dict]) -> list[str]:
     reached = book.get("reached_library_exact")
     until = (f"its first {reached['epoch']} epochs" if reached
              else f"all {len(book['epochs'])} epochs: it never reached it")  # fmt: skip
-    lines += [f"The book's training time to the library's exact match ({until}), over the "
-              f"library's fit: {figures['book_over_library']:.2f}x.", "",
-              *provenance([run])]  # fmt: skip
+    lines += wrap(f"The book's training time to the library's exact match ({until}), over "
+                  f"the library's fit: {figures['book_over_library']:.2f}x.")  # fmt: skip
+    lines += ["", *provenance([run])]
     return lines

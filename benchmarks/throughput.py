@@ -77,6 +77,7 @@ class RawLSTM:
         self.precision = precision  # "fp32", or "bf16" under autocast
 
     def seconds(self, lengths: np.ndarray, batches, train: bool, packed: bool = False) -> float:
+        device = self.lstm.weight_ih_l0.device
         total = 0.0
         for index in batches:
             x = torch.randn(len(index), int(lengths[index].max(initial=1)), self.input_size)
@@ -88,11 +89,11 @@ class RawLSTM:
                 )  # fmt: skip
             if train:
                 self.lstm.zero_grad(set_to_none=True)
-                with autocast(self.precision, x.device):
+                with autocast(self.precision, device):
                     out = self.lstm(x)[0]
                 (out.data if packed else out).float().sum().backward()
             else:
-                with torch.inference_mode(), autocast(self.precision, x.device):
+                with torch.inference_mode(), autocast(self.precision, device):
                     self.lstm(x)
             total += time.perf_counter() - started
         return total

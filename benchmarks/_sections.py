@@ -207,6 +207,11 @@ def throughput_section(runs: list[dict]) -> list[str]:
         "repeats, and the table gives the median over runs. The limit is a bare bidirectional "
         "`nn.LSTM` of the same size on the library's own batch shapes, in the same precision; "
         "a path's share of it is taken within each run, then the median."
+        + (
+            f' `precision="auto"` picks {run["auto_picks"]} on this machine.'
+            if run.get("auto_picks")
+            else ""
+        )
     )
     rows = [throughput_row(path, group, precisions) for path in paths]
     header = ["path", *(x for p in precisions for x in (f"{p} tokens/s", "share of the limit"))]

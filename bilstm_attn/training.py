@@ -302,7 +302,7 @@ class _Steps:
     verbose: int
     tags: dict[str, str]
     schedule: Callable[[float], float] | None  # lr factor at a share of max_epochs
-    base_rates: list[float]  # each parameter group's learning rate before any schedule
+    base_rate: float  # the rate the schedule scales, set on every parameter group
     max_epochs: int
 
 
@@ -315,7 +315,7 @@ def _run_epoch(
     average = state.average
     rate = None
     if steps.schedule is not None:
-        schedule, base = steps.schedule, steps.base_rates[0]
+        schedule, base = steps.schedule, steps.base_rate
 
         def rate(within: float) -> float:  # within: the share of this epoch done
             return base * schedule((epoch - 1 + within) / steps.max_epochs)
@@ -430,7 +430,7 @@ def run_epochs(
     base = learning_rate if learning_rate is not None else _learning_rate(optimizer)
     steps = _Steps(
         epoch_batches, batch_loss, validate, history, grad_clip, monitor, verbose,
-        dict(tags or {}), lr_schedule, [base], max_epochs,
+        dict(tags or {}), lr_schedule, base, max_epochs,
     )  # fmt: skip
     stopper, average = state.stopper, state.average
     epoch = state.epoch

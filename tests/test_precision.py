@@ -212,7 +212,7 @@ def test_translator_trains_and_searches_in_bf16(decoder):
     translator.set_params(beam_size=3)
     translation = translator.translate("two one")
     assert translation.text == "2 1"
-    assert translation.attention.dtype != np.dtype("O")
+    assert translation.attention.dtype.kind == "f"  # numbers, not bf16 objects
     np.testing.assert_allclose(translation.attention.sum(axis=1), 1.0, atol=1e-5)
 
 

@@ -98,11 +98,13 @@ class _Run:
     precision: str = "fp32"  # what training and validation compute in: "fp32" or "bf16"
 
 
-def _precision_line(precision: str, run: _Run) -> str:
+def _precision_line(precision: str, run: _Run, bf16_on_cpu: bool) -> str:
     """What a verbose fit says of its precision."""
     where = "this CPU" if run.device.type == "cpu" else f"this {run.device.type} device"
     line = f"training in {run.precision}"
-    if precision == "auto":
+    if precision == "auto" and run.device.type == "cpu" and not bf16_on_cpu:
+        line += " (precision='auto': fp32 on a CPU for this estimator)"
+    elif precision == "auto":
         has = "has" if run.precision == "bf16" else "has no"
         line += f" (precision='auto': {where} {has} native bf16 units)"
     return line
@@ -138,6 +140,9 @@ class _FittedState:
 
 class TorchEstimator(TokenizerFitting):
     """The fit lifecycle, inference batching and pickling of the torch-backed estimators."""
+
+    # Whether precision="auto" may pick bf16 on a CPU with native bf16 units.
+    _AUTO_BF16_ON_CPU = True
 
     # ----------------------------------------------------------------- the lifecycle
     def _validate_params(self) -> None:
@@ -190,7 +195,7 @@ class TorchEstimator(TokenizerFitting):
     def _start(self, run: _Run) -> None:
         """Step 4: a new model, the checkpoint's, or the fitted one; then the data encoded."""
         self.device_ = run.device
-        run.precision = resolve_precision(self.precision, run.device)
+        run.precision = resolve_precision(self.precision, run.device, self._AUTO_BF16_ON_CPU)
         if run.continuing:
             encoded = self._encode_training_data(run.data)
         elif run.checkpoint is not None:
@@ -221,7 +226,8 @@ class TorchEstimator(TokenizerFitting):
                 return self.get_loss(batch)
 
         if self.verbose >= 1:
-            print(f"{type(self).__name__}: {_precision_line(self.precision, run)}", flush=True)
+            said = _precision_line(self.precision, run, self._AUTO_BF16_ON_CPU)
+            print(f"{type(self).__name__}: {said}", flush=True)
 
         def on_epoch_end(loop: LoopState) -> None:
             if writer is not None:
@@ -337,7 +343,7 @@ class TorchEstimator(TokenizerFitting):
     def _prediction_precision(self) -> str:
         """What prediction computes in on ``device_``: the ``precision`` parameter
         resolved for this machine (a model fitted elsewhere follows this one)."""
-        return resolve_precision(self.precision, self.device_)
+        return resolve_precision(self.precision, self.device_, self._AUTO_BF16_ON_CPU)
 
     @staticmethod
     def _rows(batches: Iterable[tuple[np.ndarray, torch.Tensor]]) -> np.ndarray:

@@ -13,6 +13,10 @@ the device has native bf16 matrix units and fp32 elsewhere:
   float32;
 - on CUDA, ``torch.cuda.is_bf16_supported()``.
 
+The translator's ``"auto"`` is fp32 on every CPU: its decoder runs one float32 LSTM cell
+per output step (the cell has no bf16 kernel on CPU), and the casts around it cost what
+the bf16 encoder saves (``benchmarks/NOTES.md``).
+
 Explanations (``explain``, ``faithfulness``, ``predict_proba_ids``, ``proba_and_attention``,
 ``attention_weights``) compute in float32 whatever the precision, so that they agree
 across machines to float32 rounding.
@@ -53,10 +57,13 @@ def has_native_bf16(device: torch.device) -> bool:
     return False
 
 
-def resolve_precision(precision: str, device: torch.device) -> str:
+def resolve_precision(precision: str, device: torch.device, bf16_on_cpu: bool = True) -> str:
     """``"fp32"`` or ``"bf16"``: what a validated ``precision`` parameter means on
-    ``device``."""
+    ``device``. With ``bf16_on_cpu=False``, ``"auto"`` means fp32 on every CPU (for a
+    network that bf16 does not speed up there)."""
     if precision == "auto":
+        if device.type == "cpu" and not bf16_on_cpu:
+            return "fp32"
         return "bf16" if has_native_bf16(device) else "fp32"
     return precision
 

@@ -118,12 +118,13 @@ or path, default="char"
         Floating-point format of training and prediction: ``"bf16"`` computes matrix
         products and recurrent layers in bfloat16 under ``torch.autocast``, while the
         weights, the optimizer state, the attention softmax, the logits and the loss stay
-        float32; ``"auto"`` picks ``"bf16"`` where the device has native bf16 units (AMX
-        or AVX-512-BF16 on a CPU, a CUDA device that supports bf16), ``"fp32"`` elsewhere,
-        at each fit and each prediction (:mod:`bilstm_attn._precision`). On a CPU
-        without such units ``"bf16"`` works, slower than ``"fp32"``. Explanations
-        compute in float32 in every precision. Each record of ``history_`` says which
-        precision its epoch trained in.
+        float32; ``"auto"`` picks ``"bf16"`` on a CUDA device that supports bf16 and
+        ``"fp32"`` elsewhere, at each fit and each prediction
+        (:mod:`bilstm_attn._precision`). On a CPU it is fp32 even where the CPU has
+        native bf16 units: the decoder's step-by-step LSTM cells compute in float32
+        there, and the casts around them cost what a bf16 encoder saves; ``"bf16"``
+        works on any CPU. Explanations compute in float32 in every precision. Each
+        record of ``history_`` says which precision its epoch trained in.
     verbose : int, default=0
         0 is silent; 1 prints a line per epoch and, on a terminal, a progress bar.
 
@@ -301,6 +302,9 @@ or path, default="char"
             target_embedding, attention, size, size, target_vocab, self.num_layers, self.dropout
         )
         return Seq2SeqNet(encoder, decoder)
+
+    # The decoder's steps run float32 LSTM cells on a CPU: bf16 does not pay there.
+    _AUTO_BF16_ON_CPU = False
 
     # ----------------------------------------------------------------- save / load
     _TOKENIZER_PARAMS = {"tokenizer": "source_tokenizer_", "target_tokenizer": "target_tokenizer_"}

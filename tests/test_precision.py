@@ -216,6 +216,24 @@ def test_translator_trains_and_searches_in_bf16(decoder):
     np.testing.assert_allclose(translation.attention.sum(axis=1), 1.0, atol=1e-5)
 
 
+@pytest.mark.parametrize("units", [True, False])
+def test_the_translators_auto_is_fp32_on_any_cpu(native_bf16, capsys, units):
+    native_bf16(units)
+    cpu = torch.device("cpu")
+    assert resolve_precision("auto", cpu, bf16_on_cpu=False) == "fp32"
+    assert resolve_precision("bf16", cpu, bf16_on_cpu=False) == "bf16"
+    translator = Seq2SeqTranslator(
+        tokenizer="word", hidden_size=8, embedding_dim=8, max_epochs=1, verbose=1,
+        validation_fraction=None, random_state=0,
+    )  # fmt: skip
+    translator.fit(["one two", "two one"] * 4, ["1 2", "2 1"] * 4)
+    assert [record["precision"] for record in translator.history_] == ["fp32"]
+    assert translator._prediction_precision() == "fp32"
+    assert "training in fp32 (precision='auto': fp32 on a CPU for this estimator)" in (
+        capsys.readouterr().out
+    )
+
+
 def test_config_json_records_the_precision(tmp_path):
     clf = _classifier(precision="bf16").fit(TEXTS, LABELS)
     path = clf.save(tmp_path / "model")

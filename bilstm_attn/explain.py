@@ -234,7 +234,7 @@ def _integrated_gradients(
     most = max(1, 512 // n_steps)  # texts at once, whatever their lengths
     batches = [
         read[part[start : start + most]]
-        for part in sorted_batches(lengths[read], GRADIENT_PIECES)  # shortest first
+        for part in sorted_batches(lengths[read], GRADIENT_PIECES, multiple=1)  # fp32
         for start in range(0, len(part), most)
     ]
 

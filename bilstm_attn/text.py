@@ -548,6 +548,8 @@ def sorted_batches(lengths: np.ndarray, max_tokens: int, multiple: int = 8) -> l
     several times slower on a batch whose size has no small factor (a prime such as 61)
     than on a neighbouring multiple of 8; float32 kernels do not mind.
     """
+    if isinstance(multiple, bool) or not isinstance(multiple, int) or multiple < 1:
+        raise ValueError(f"multiple must be a positive int; got {multiple!r}.")
     lengths = np.asarray(lengths)
     order = np.argsort(lengths, kind="stable")
     widths = np.maximum(lengths[order], 1).tolist()  # padded width of a batch ending there

@@ -224,7 +224,7 @@ def test_the_translators_auto_is_fp32_on_any_cpu(native_bf16, capsys, units):
     assert resolve_precision("bf16", cpu, bf16_on_cpu=False) == "bf16"
     translator = Seq2SeqTranslator(
         tokenizer="word", hidden_size=8, embedding_dim=8, max_epochs=1, verbose=1,
-        validation_fraction=None, random_state=0,
+        validation_fraction=None, random_state=0, device="cpu",
     )  # fmt: skip
     translator.fit(["one two", "two one"] * 4, ["1 2", "2 1"] * 4)
     assert [record["precision"] for record in translator.history_] == ["fp32"]

@@ -256,4 +256,13 @@ def test_sorted_batches_fill_a_token_budget(max_tokens):
             assert (len(batch) + 1) * max(lengths[after[0]], 1) > max_tokens
         else:
             assert len(batch) % 8 == 0
-            assert len(after) < 8 or (len(batch) + 8) * max(lengths[after[7]], 1) > max_tokens
+            if len(after) >= 8:
+                assert (len(batch) + 8) * max(lengths[after[7]], 1) > max_tokens
+            else:  # what is left did not fit beside this batch, or it would be the last
+                assert (len(batch) + len(after)) * max(lengths[after[-1]], 1) > max_tokens
+
+
+@pytest.mark.parametrize("multiple", [0, -8, 2.5, True])
+def test_sorted_batches_refuse_a_bad_multiple(multiple):
+    with pytest.raises(ValueError, match="multiple must be a positive int"):
+        sorted_batches(np.array([3, 1, 2]), 10, multiple)
